@@ -1,0 +1,56 @@
+# Large Models, Hands-On. Two commands on a fresh machine: `make lab` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+KERNEL_STAMP := $(VENV)/.kernel
+NB     ?= notebooks/*.ipynb
+
+.PHONY: help install lab test bench notebooks-clean notebooks-record notebooks-check clean
+
+help:
+	@echo "make lab               set up .venv if missing, then open JupyterLab on the course"
+	@echo "make test              set up .venv if missing, then run every test"
+	@echo "make install           set up .venv alone (re-installs when pyproject.toml changes)"
+	@echo "make bench             benchmark the article's recipe against the course's (QUICK=1: tiny run)"
+	@echo "make notebooks-clean   strip outputs and metadata noise from notebooks (NB=...)"
+	@echo "make notebooks-record  re-record the outputs nbval checks (NB=notebooks/04_math.ipynb)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install whenever pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+# Register the venv's kernel as "python3", the kernel name every notebook uses.
+$(KERNEL_STAMP): $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
+	touch $(KERNEL_STAMP)
+
+install: $(KERNEL_STAMP)
+	@# Fill the data cache while the network is there; harmless and quick when it is not.
+	@$(BIN)/python -m course_utils.data prefetch --if-online || true
+
+lab: install
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m course_utils.bench $(if $(QUICK),--quick,)
+
+notebooks-clean: install
+	$(BIN)/python tests/nbtools.py clean $(NB)
+
+notebooks-record: install
+	$(BIN)/python tests/nbtools.py record $(NB)
+
+notebooks-check: install
+	$(BIN)/python tests/nbtools.py check $(NB)
+
+clean:
+	rm -rf build .pytest_cache
