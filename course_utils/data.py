@@ -415,6 +415,37 @@ def load_mnist(
     return MnistSplits(arrays, source)
 
 
+def prepare_images(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1], as the course's CNNs expect.
+
+    Taught in notebook 05: pixel / 255 keeps ink bright on a dark background. (The article's formula
+    (255 - pixel) / 255 would invert every image; its code does pixel / 255.) The channel axis is
+    added explicitly instead of relying on Keras to add it.
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.ndim != 4 or images.shape[-1] != 1:
+        raise ValueError(f"expected images shaped (N, H, W) or (N, H, W, 1), got {images.shape}")
+    return images.astype(np.float32) / 255.0
+
+
+def stratified_subset(images: np.ndarray, labels: np.ndarray, size: int | None, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A random subset of ``size`` samples with the class proportions of the whole (``None``: all).
+
+    Fast mode uses it to train on a few thousand images that still hold every digit fairly.
+    """
+    if size is None or size >= len(labels):
+        return images, labels
+    if size <= 0:
+        raise ValueError(f"size must be positive or None, got {size}")
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(np.arange(len(labels)), train_size=size, stratify=labels, random_state=seed)
+    keep = np.sort(keep)
+    return images[keep], labels[keep]
+
+
 def prefetch(source_dir: str | os.PathLike[str] | None = None, *, allow_download: bool = True) -> Path:
     """Fill the course cache with MNIST for a classroom, before the network goes away.
 

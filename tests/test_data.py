@@ -226,3 +226,25 @@ def test_full_mnist_from_the_shared_folder(monkeypatch: pytest.MonkeyPatch) -> N
     assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
     assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert splits.source.full
+
+
+def test_prepare_images_scales_without_inverting_and_adds_the_channel() -> None:
+    images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
+    prepared = data.prepare_images(images)
+    assert prepared.shape == (1, 2, 2, 1) and prepared.dtype == np.float32
+    np.testing.assert_allclose(prepared[0, :, :, 0], [[0.0, 1.0], [0.2, 0.4]])
+    assert data.prepare_images(prepared * 255).shape == (1, 2, 2, 1)
+    with pytest.raises(ValueError):
+        data.prepare_images(np.zeros((2, 2, 2, 3)))
+
+
+def test_stratified_subset_keeps_class_proportions() -> None:
+    labels = np.repeat(np.arange(10), [100, 200] * 5)
+    images = np.arange(len(labels))
+    small_x, small_y = data.stratified_subset(images, labels, 150, seed=1)
+    assert len(small_y) == 150
+    assert np.bincount(small_y).tolist() == [10, 20] * 5
+    np.testing.assert_array_equal(labels[small_x], small_y)
+    assert data.stratified_subset(images, labels, None)[0] is images
+    with pytest.raises(ValueError):
+        data.stratified_subset(images, labels, 0)
