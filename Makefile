@@ -34,8 +34,15 @@ install: $(KERNEL_STAMP)
 	@# Fill the data cache while the network is there; harmless and quick when it is not.
 	@$(BIN)/python -m course_utils.data prefetch --if-online || true
 
+# Notebooks run with notebooks/ as their folder: make a relative data path absolute first.
+ifdef COURSE_DATA_DIR
+export COURSE_DATA_DIR := $(abspath $(COURSE_DATA_DIR))
+endif
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+# 127.0.0.1 only, with a token (JupyterLab's default); open the URL it prints.
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False $(ALLOW_ROOT)
 
 test: install
 	$(BIN)/python -m pytest
