@@ -388,6 +388,11 @@ def load_mnist(
     if arrays is None and cached.is_dir():
         try:
             arrays = _read_mnist_folder(cached, info)
+        except DatasetNotFoundError as err:
+            if not downloads_allowed(allow_download):  # else: an interrupted download, resumed below
+                raise DatasetNotFoundError(
+                    f"{err}\n(This is the course's cache: run `python -m course_utils.data prefetch` to complete it.)"
+                ) from err
         except DatasetError as err:
             raise type(err)(f"{err}\n(This is the course's cache: delete {cached} and run `python -m course_utils.data prefetch`.)") from err
         if arrays is not None:

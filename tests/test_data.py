@@ -248,3 +248,18 @@ def test_stratified_subset_keeps_class_proportions() -> None:
     assert data.stratified_subset(images, labels, None)[0] is images
     with pytest.raises(ValueError):
         data.stratified_subset(images, labels, 0)
+
+
+def test_interrupted_download_is_resumed_not_restarted(fake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror = fake["tmp"] / "mirror"
+    fake["folder"].rename(mirror)
+    cache = fake["tmp"] / "cache" / "mnist"
+    cache.mkdir(parents=True)
+    kept = cache / "train-images-idx3-ubyte.gz"
+    kept.write_bytes((mirror / kept.name).read_bytes())
+    before = kept.stat().st_mtime_ns
+    monkeypatch.delenv(data.ENV_OFFLINE, raising=False)
+    with pytest.raises(data.DatasetNotFoundError, match="prefetch` to complete it"):
+        data.load_mnist(verbose=False)  # partial cache, downloads not allowed: say how to finish
+    assert data.load_mnist(allow_download=True, verbose=False).source.kind == "download"
+    assert kept.stat().st_mtime_ns == before
