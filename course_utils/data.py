@@ -323,7 +323,10 @@ def _read_embedded(info: dict[str, Any]) -> tuple[dict[str, np.ndarray], Path]:
         cut = int(round(len(rows) * 0.8))
         train_idx.append(rows[:cut])
         test_idx.append(rows[cut:])
-    train, test = np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(test_idx))
+    # The file is sorted by digit; shuffle once, with a fixed seed, so that the order looks like MNIST's
+    # (a sorted set would make `validation_split`, which takes the last rows, hold only 8s and 9s).
+    shuffle = np.random.default_rng(0)
+    train, test = shuffle.permutation(np.concatenate(train_idx)), shuffle.permutation(np.concatenate(test_idx))
     arrays = {"x_train": images[train], "y_train": labels[train], "x_test": images[test], "y_test": labels[test]}
     return arrays, path
 

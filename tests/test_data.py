@@ -195,6 +195,8 @@ def test_embedded_fallback_is_real_stratified_and_labelled(fake: dict, capsys) -
     assert np.bincount(y_test).tolist() == [100] * 10
     assert x_train.dtype == np.uint8 and 0 < x_train.mean() < 255
     assert splits.source.kind == "embedded" and not splits.source.full
+    # mixed order, like MNIST: the last fifth (what validation_split takes) holds every digit
+    assert len(set(y_train[-800:].tolist())) == 10 and len(set(y_test[:100].tolist())) >= 8
     assert "offline fallback: 5,000 MNIST images" in capsys.readouterr().out
 
 
