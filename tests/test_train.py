@@ -1,0 +1,218 @@
+"""course_utils.train: pipelines, callbacks, resuming after an interruption, and distribution."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from course_utils import train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tiny_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _tiny_data(n: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    return x, (x[:, 0] > 0).astype("int64") + (x[:, 1] > 1).astype("int64")
+
+
+# --------------------------------------------------------------------------- tf.data
+
+
+def test_make_dataset_scales_adds_the_channel_axis_and_keeps_every_sample() -> None:
+    images = np.arange(10 * 4 * 4, dtype=np.uint8).reshape(10, 4, 4)
+    labels = np.arange(10)
+    dataset = train.make_dataset(images, labels, batch_size=4, seed=1)
+    batches = list(dataset.as_numpy_iterator())
+    assert [len(b[1]) for b in batches] == [4, 4, 2]
+    x = np.concatenate([b[0] for b in batches])
+    y = np.concatenate([b[1] for b in batches])
+    assert x.shape == (10, 4, 4, 1) and x.dtype == np.float32
+    assert sorted(y.tolist()) == list(range(10))  # shuffled, nothing lost or repeated
+    for image, label in zip(x, y):  # each image still travels with its own label
+        np.testing.assert_allclose(image[..., 0], images[label] / 255.0, rtol=1e-6)
+    assert y.tolist() != list(range(10))  # it did shuffle
+
+
+def test_make_dataset_reshuffles_each_epoch_reproducibly_and_can_keep_order() -> None:
+    images, labels = np.zeros((50, 2, 2), np.uint8), np.arange(50)
+
+    def epochs(seed: int) -> list[list[int]]:
+        dataset = train.make_dataset(images, labels, batch_size=50, seed=seed)
+        return [next(iter(dataset))[1].numpy().tolist() for _ in range(2)]
+
+    first, again = epochs(3), epochs(3)
+    assert first == again
+    assert first[0] != first[1]
+    ordered = train.make_dataset(images, labels, batch_size=50, shuffle=False)
+    assert next(iter(ordered))[1].numpy().tolist() == list(range(50))
+
+
+def test_make_dataset_passes_floats_through_and_checks_lengths() -> None:
+    images = np.full((3, 2, 2, 1), 0.5, np.float32)
+    x, _ = next(iter(train.make_dataset(images, np.zeros(3), batch_size=3, shuffle=False)))
+    np.testing.assert_allclose(x.numpy(), images)
+    with pytest.raises(ValueError, match="labels"):
+        train.make_dataset(images, np.zeros(2))
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+def test_interrupt_after_epoch_stops_after_the_finished_epochs() -> None:
+    x, y = _tiny_data()
+    log = train.EpochLog()
+    with pytest.raises(train.TrainingInterrupted):
+        _tiny_model().fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[train.InterruptAfterEpoch(2), log])
+    assert log.epochs == [0, 1]
+    assert len(log.seconds) == 2 and all(s >= 0 for s in log.seconds)
+    assert set(log.history) >= {"loss", "accuracy"} and len(log.history["loss"]) == 2
+    with pytest.raises(ValueError):
+        train.InterruptAfterEpoch(0)
+
+
+def test_backup_and_restore_resumes_without_repeating_finished_epochs(tmp_path: Path) -> None:
+    x, y = _tiny_data()
+    backup = str(tmp_path / "backup")
+    log = train.EpochLog()
+    first = _tiny_model()
+    with pytest.raises(train.TrainingInterrupted):
+        first.fit(
+            x, y, epochs=5, batch_size=16, verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(backup), train.InterruptAfterEpoch(3), log],
+        )
+    saved = [w.copy() for w in first.get_weights()]
+    assert log.epochs == [0, 1, 2]
+
+    resumed = _tiny_model()  # a fresh process would build a fresh model, too
+    history = resumed.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup), log])
+    assert history.epoch == [3, 4]  # the finished epochs 0-2 did not run again
+    assert log.epochs == [0, 1, 2, 3, 4]
+    assert not any(np.allclose(a, b) for a, b in zip(saved, resumed.get_weights()))  # and it kept learning
+
+    # Control: without the backup, a fresh fit starts again from epoch 0.
+    assert _tiny_model().fit(x, y, epochs=2, batch_size=16, verbose=0).epoch == [0, 1]
+
+
+def test_live_learning_curves_redraw_once_per_epoch_with_both_panels() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    shown: list = []
+    x, y = _tiny_data()
+    live = train.LiveLearningCurves(("loss", "accuracy"), display=shown.append)
+    _tiny_model().fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0, callbacks=[live])
+    assert live.redraws == 3 and len(shown) == 3
+    assert len(live.history["val_loss"]) == 3
+    loss_axis, accuracy_axis = live.figure.axes
+    assert [line.get_linestyle() for line in loss_axis.get_lines()] == ["-", "--"]
+    np.testing.assert_allclose(accuracy_axis.get_lines()[0].get_ydata(), live.history["accuracy"])
+
+    # A resumed run continues the curve from the epochs so far; a second fit continues it too.
+    resumed = train.LiveLearningCurves(("loss",), show=False, history={"loss": [9.0, 8.0]})
+    model = _tiny_model()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[resumed])
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[resumed])
+    assert resumed.redraws == 2 and resumed.figure is not None
+    assert resumed.history["loss"][:2] == [9.0, 8.0] and len(resumed.history["loss"]) == 4
+    np.testing.assert_allclose(resumed.figure.axes[0].get_lines()[0].get_xdata(), [1, 2, 3, 4])
+    with pytest.raises(ValueError):
+        train.LiveLearningCurves(())
+
+
+# --------------------------------------------------------------------------- devices and precision
+
+
+def test_mixed_precision_only_with_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = keras.mixed_precision.global_policy().name
+    try:
+        expected = "mixed_float16" if train.gpu_available() else "float32"
+        assert train.use_mixed_precision_if_gpu() == expected
+        assert keras.mixed_precision.global_policy().name == expected
+        monkeypatch.setattr(train, "gpu_available", lambda: True)
+        assert train.use_mixed_precision_if_gpu() == "mixed_float16"
+        layer = keras.layers.Dense(2)
+        layer.build((None, 3))
+        assert (layer.compute_dtype, layer.variable_dtype) == ("float16", "float32")
+        monkeypatch.setattr(train, "gpu_available", lambda: False)
+        assert train.use_mixed_precision_if_gpu() == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def test_device_helpers_agree_with_tensorflow() -> None:
+    import tensorflow as tf
+
+    gpus = [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
+    assert train.gpu_available() == bool(gpus)
+    assert train.enable_memory_growth() == gpus
+    rows = train.describe_devices()
+    assert any(r["kind"] == "physical" and r["device_type"] == "CPU" for r in rows)
+    assert any(r["kind"] == "logical" for r in rows)
+    assert train.make_strategy().num_replicas_in_sync == max(1, len(gpus) if len(gpus) > 1 else 1)
+    with pytest.raises(ValueError):
+        train.split_cpu(0)
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import json
+    from course_utils import train
+
+    names = train.split_cpu(2)  # first, before TensorFlow initialises its devices
+    import keras
+    import numpy as np
+
+    strategy = train.make_strategy()
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(64, 4, 4), dtype=np.uint8)
+    y = (x[:, 0, 0] > 127).astype("int64")
+    history = model.fit(train.make_dataset(x, y, batch_size=16), epochs=2, verbose=0)
+    try:
+        train.split_cpu(3)
+        late = "no error"
+    except RuntimeError as err:
+        late = "RuntimeError" if "before the first TensorFlow operation" in str(err) else str(err)
+    print(json.dumps({
+        "names": names,
+        "strategy": type(strategy).__name__,
+        "replicas": strategy.num_replicas_in_sync,
+        "variable_devices": sorted({part.device for part in model.weights[0].value.values}),
+        "epochs": history.epoch,
+        "loss_finite": bool(np.isfinite(history.history["loss"]).all()),
+        "late_split": late,
+        "same_again": train.split_cpu(2) == names,
+    }))
+    """
+)
+
+
+def test_mirrored_strategy_runs_on_two_logical_cpus() -> None:
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["names"] == ["/device:CPU:0", "/device:CPU:1"]
+    assert report["strategy"] == "MirroredStrategy" and report["replicas"] == 2
+    assert len(report["variable_devices"]) == 2  # one copy of each weight per device
+    assert report["epochs"] == [0, 1] and report["loss_finite"]
+    assert report["late_split"] == "RuntimeError" and report["same_again"]
