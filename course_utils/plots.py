@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["history_dict", "plot_learning_curves", "show_feature_maps", "show_filters", "show_images"]
 
@@ -86,6 +87,7 @@ def plot_learning_curves(history: Any, *, metric: str = "accuracy", ax: Axes | N
         available = sorted({k for c in runs.values() for k in c})
         raise KeyError(f"metric {metric!r} not in history (has: {', '.join(available)})")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5 on short runs
     ax.set_ylabel(metric)
     ax.grid(True, alpha=0.3)
     ax.legend()

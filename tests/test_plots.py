@@ -114,3 +114,12 @@ def test_filters_and_feature_maps_show_one_panel_per_channel() -> None:
     assert len([ax for ax in fig.axes if ax.images]) == 8
     with pytest.raises(ValueError):
         plots.show_filters(np.zeros((3, 3, 4)))
+
+
+def test_learning_curve_epochs_are_whole_numbers() -> None:
+    from course_utils import plots
+
+    fig = plots.plot_learning_curves({"accuracy": [0.5, 0.7], "val_accuracy": [0.4, 0.6]})
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_xticks() if 1 <= t <= 2]
+    assert ticks and all(float(t).is_integer() for t in ticks)
