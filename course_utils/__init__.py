@@ -2,10 +2,17 @@
 
 One module per topic, imported explicitly (``from course_utils import data, runtime``):
 
-- :mod:`course_utils.data`: the dataset registry and checked, offline MNIST loading (notebook 00);
-- :mod:`course_utils.runtime`: fast mode, seeds, the environment report (notebook 00).
+- :mod:`course_utils.data`: the dataset registry, checked offline MNIST loading, shipped tables (notebook 00);
+- :mod:`course_utils.runtime`: fast mode, seeds, the environment report (notebook 00);
+- :mod:`course_utils.mathref`: every formula of the math chapter in NumPy, checked against TensorFlow (notebook 04);
+- :mod:`course_utils.models`: the article's CNN and the course's CNN (notebooks 05 and 06);
+- :mod:`course_utils.plots`: learning curves, digit grids, filters and feature maps (notebooks 05 and 06);
+- :mod:`course_utils.train`: devices, tf.data, mixed precision, distribution, callbacks (notebook 06);
+- :mod:`course_utils.recipes`: the article's training recipe and the course's faster one (notebook 06);
+- :mod:`course_utils.evaluation`: your own digit, worst mistakes, calibration (notebook 07);
+- :mod:`course_utils.bench`: ``make bench``, the two recipes measured side by side.
 
-Later notebooks add their own modules; each helper's docstring names the notebook that teaches it.
+Each helper's docstring names the notebook that teaches it.
 
 Importing the package quiets TensorFlow's C++ log lines (``TF_CPP_MIN_LOG_LEVEL=3`` unless you
 set it yourself), because notebooks import it before TensorFlow and the tests compare outputs.
