@@ -42,8 +42,9 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -138,7 +139,7 @@ class RssSampler:
         while not self._stop.wait(self._interval):
             self.peak_mb = max(self.peak_mb, current_rss_mb())
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -166,6 +167,7 @@ def median_or_none(values: list[float | None]) -> float | None:
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over repeats of the figures of one recipe (each run as :meth:`RecipeResult.to_dict` plus extras)."""
+
     def med(key: str) -> float | None:
         return median_or_none([run[key] for run in runs])
 
@@ -187,7 +189,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the timed part
 
 
-def run_recipes(splits: tuple, *, quick: bool, repeats: int, seed: int, verbose: int) -> tuple[dict[str, list[dict[str, Any]]], Any]:
+def run_recipes(
+    splits: tuple, *, quick: bool, repeats: int, seed: int, verbose: int
+) -> tuple[dict[str, list[dict[str, Any]]], Any]:
     """Train the three runs ``repeats`` times; return every run's figures, by run name, and the last course model."""
     import keras
 
@@ -195,8 +199,12 @@ def run_recipes(splits: tuple, *, quick: bool, repeats: int, seed: int, verbose:
     epochs = {"num_epochs": 1} if quick else {}
     calls: dict[str, Callable[[], recipes.RecipeResult]] = {
         "baseline": lambda: recipes.article_recipe(x_train, y_train, x_test, y_test, verbose=verbose, **epochs),
-        "course_fast": lambda: recipes.course_recipe(x_train, y_train, x_test, y_test, config="fast", verbose=verbose, **epochs),
-        "course": lambda: recipes.course_recipe(x_train, y_train, x_test, y_test, config="accurate", verbose=verbose, **epochs),
+        "course_fast": lambda: recipes.course_recipe(
+            x_train, y_train, x_test, y_test, config="fast", verbose=verbose, **epochs
+        ),
+        "course": lambda: recipes.course_recipe(
+            x_train, y_train, x_test, y_test, config="accurate", verbose=verbose, **epochs
+        ),
     }
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in RUNS}
     course_model = None
@@ -260,7 +268,9 @@ def pipeline_throughput(
     images = data.prepare_images(x_train)
     one_hot = keras.utils.to_categorical(np.asarray(y_train), recipes.NUM_CLASSES).astype("float32")
     batch_size = min(batch_size, len(images))
-    feeds: dict[str, Callable[[], Any]] = {"numpy generator": lambda: recipes.numpy_batches(images, one_hot, batch_size, seed=seed)}
+    feeds: dict[str, Callable[[], Any]] = {
+        "numpy generator": lambda: recipes.numpy_batches(images, one_hot, batch_size, seed=seed)
+    }
     tensorflow = runtime_has_tensorflow()
     if tensorflow:
         feeds["tf.data"] = lambda: recipes.tf_batches(images, one_hot, batch_size, seed=seed)
@@ -282,11 +292,18 @@ def pipeline_throughput(
     training: dict[str, float] = {}
     fits: dict[str, Callable[[keras.Model, int], None]] = {
         "numpy arrays (model.fit(x, y))": lambda model, n: model.fit(
-            images[: n * batch_size], one_hot[: n * batch_size], batch_size=batch_size, epochs=1, shuffle=True, verbose=0
+            images[: n * batch_size],
+            one_hot[: n * batch_size],
+            batch_size=batch_size,
+            epochs=1,
+            shuffle=True,
+            verbose=0,
         ),
     }
     for name, make in feeds.items():
-        fits[name] = lambda model, n, make=make: model.fit(make(), steps_per_epoch=n, epochs=1, shuffle=False, verbose=0)
+        fits[name] = lambda model, n, make=make: model.fit(
+            make(), steps_per_epoch=n, epochs=1, shuffle=False, verbose=0
+        )
     if not train_models:
         fits = {}
     for name, fit in fits.items():
@@ -403,7 +420,9 @@ class TfliteClassifier:
         return out
 
 
-def inference_latency(model: Any, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *, runs: int) -> dict[str, Any]:
+def inference_latency(
+    model: Any, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *, runs: int
+) -> dict[str, Any]:
     """Single-image CPU latency of the trained course network: Keras float32 vs TFLite float32 and int8.
 
     Also the test accuracy of each TFLite model (int8 should lose almost nothing) and file sizes.
@@ -479,7 +498,14 @@ def targets(summary: dict[str, dict[str, Any]]) -> dict[str, Any]:
     fast, accurate = summary["course_fast"], summary["course"]
     speedups = [s for s in (fast["speedup_to_99"], accurate["speedup_to_99"]) if s is not None]
     speedup = max(speedups) if speedups else None
-    best = max([a for a in (fast["best_acc_within_baseline_time"], accurate["best_acc_within_baseline_time"]) if a is not None], default=None)
+    best = max(
+        [
+            a
+            for a in (fast["best_acc_within_baseline_time"], accurate["best_acc_within_baseline_time"])
+            if a is not None
+        ],
+        default=None,
+    )
     return {
         "speedup_to_99": speedup,
         "speedup_to_99_target": TARGET_SPEEDUP,
@@ -533,7 +559,13 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     pipes = report.get("pipeline")
     if pipes:
-        lines += ["", f"Input pipelines (batch {pipes['batch_size']}, {pipes['steps']} steps), images/s:", "", "| pipeline | delivery alone | while training |", "|---|---:|---:|"]
+        lines += [
+            "",
+            f"Input pipelines (batch {pipes['batch_size']}, {pipes['steps']} steps), images/s:",
+            "",
+            "| pipeline | delivery alone | while training |",
+            "|---|---:|---:|",
+        ]
         names = list(dict.fromkeys(list(pipes["training_images_per_s"]) + list(pipes["delivery_images_per_s"])))
         for name in names:
             lines.append(
@@ -541,18 +573,30 @@ def markdown(report: dict[str, Any]) -> str:
             )
     latency = report.get("latency")
     if latency:
-        lines += ["", f"Single-image CPU inference, {latency['model']} ({latency['params']:,} parameters), median of {latency['runs']} runs:", ""]
+        lines += [
+            "",
+            f"Single-image CPU inference, {latency['model']} ({latency['params']:,} parameters), median of {latency['runs']} runs:",
+            "",
+        ]
         lines += ["| runtime | median | p90 | size | test acc |", "|---|---:|---:|---:|---:|"]
-        lines.append(f"| Keras float32, `model(x)` | {latency['keras_call_float32']['median_ms']:.2f} ms | {latency['keras_call_float32']['p90_ms']:.2f} ms | — | {_pct(latency['keras_test_acc'])} |")
+        lines.append(
+            f"| Keras float32, `model(x)` | {latency['keras_call_float32']['median_ms']:.2f} ms | {latency['keras_call_float32']['p90_ms']:.2f} ms | — | {_pct(latency['keras_test_acc'])} |"
+        )
         if "keras_tf_function_float32" in latency:
             entry = latency["keras_tf_function_float32"]
-            lines.append(f"| Keras float32, `tf.function(model)(x)` | {entry['median_ms']:.2f} ms | {entry['p90_ms']:.2f} ms | — | — |")
-        lines.append(f"| Keras float32, `model.predict(x)` | {latency['keras_predict_float32']['median_ms']:.2f} ms | {latency['keras_predict_float32']['p90_ms']:.2f} ms | — | — |")
+            lines.append(
+                f"| Keras float32, `tf.function(model)(x)` | {entry['median_ms']:.2f} ms | {entry['p90_ms']:.2f} ms | — | — |"
+            )
+        lines.append(
+            f"| Keras float32, `model.predict(x)` | {latency['keras_predict_float32']['median_ms']:.2f} ms | {latency['keras_predict_float32']['p90_ms']:.2f} ms | — | — |"
+        )
         tflite = latency["tflite"]
         if tflite.get("available"):
             for kind in ("float32", "int8"):
                 entry = tflite[kind]
-                lines.append(f"| TFLite {kind} | {entry['median_ms']:.3f} ms | {entry['p90_ms']:.3f} ms | {entry['size_kb']:,.0f} KB | {_pct(entry['test_acc'])} |")
+                lines.append(
+                    f"| TFLite {kind} | {entry['median_ms']:.3f} ms | {entry['p90_ms']:.3f} ms | {entry['size_kb']:,.0f} KB | {_pct(entry['test_acc'])} |"
+                )
             lines += ["", f"TFLite interpreter: {tflite['interpreter']}."]
         else:
             lines += ["", f"TFLite: not available here ({tflite.get('reason')})."]
@@ -564,8 +608,12 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a tiny run (small subset, 1 epoch, 1 repeat) that still writes both files")
-    parser.add_argument("--repeats", type=int, default=None, help="repeats of the timed part (default 3; 1 with --quick)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a tiny run (small subset, 1 epoch, 1 repeat) that still writes both files"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="repeats of the timed part (default 3; 1 with --quick)"
+    )
     parser.add_argument("--out", default="build", help="folder for bench.json and bench.md (default: build)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the first repeat (repeat k uses seed + k)")
     parser.add_argument("--verbose", type=int, default=0, help="Keras verbosity while training (0, 1 or 2)")
@@ -595,14 +643,23 @@ def main(argv: list[str] | None = None) -> int:
     device = device_description()
     print(f"device: {device}", flush=True)
 
-    runs, course_model = run_recipes(((x_train, y_train), (x_test, y_test)), quick=args.quick, repeats=repeats, seed=args.seed, verbose=args.verbose)
+    runs, course_model = run_recipes(
+        ((x_train, y_train), (x_test, y_test)), quick=args.quick, repeats=repeats, seed=args.seed, verbose=args.verbose
+    )
     summary = {name: summarise(runs[name]) for name in RUNS}
-    summary["baseline"]["time_to_final_acc_s"] = median_or_none([run["time_to_final_acc_s"] for run in runs["baseline"]])
+    summary["baseline"]["time_to_final_acc_s"] = median_or_none(
+        [run["time_to_final_acc_s"] for run in runs["baseline"]]
+    )
 
     sections = {"recipes_s": round(time.time() - started, 1)}
     print("input pipelines ...", flush=True)
     pipeline = pipeline_throughput(
-        x_train, y_train, batch_size=recipes.FAST.batch_size, steps=5 if args.quick else 150, seed=args.seed, train_models=not args.quick
+        x_train,
+        y_train,
+        batch_size=recipes.FAST.batch_size,
+        steps=5 if args.quick else 150,
+        seed=args.seed,
+        train_models=not args.quick,
     )
     sections["pipeline_s"] = round(time.time() - started - sum(sections.values()), 1)
     print("inference latency ...", flush=True)
@@ -617,8 +674,8 @@ def main(argv: list[str] | None = None) -> int:
         "data": {
             "description": str(splits.source),
             "full": splits.source.full,
-            "train_images": int(len(x_train)),
-            "test_images": int(len(x_test)),
+            "train_images": len(x_train),
+            "test_images": len(x_test),
             "notice": notice,
         },
         "machine": {
@@ -630,7 +687,10 @@ def main(argv: list[str] | None = None) -> int:
             "load_avg_after": load_average(),
             "peak_rss_mb_process": round(peak_rss_mb(), 1),
         },
-        "versions": {key: environment.get(key) for key in ("python", "numpy", "tensorflow", "keras", "keras_backend", "cuda_build", "cudnn_build")},
+        "versions": {
+            key: environment.get(key)
+            for key in ("python", "numpy", "tensorflow", "keras", "keras_backend", "cuda_build", "cudnn_build")
+        },
         **summary,
         "targets": targets(summary),
         "runs": runs,

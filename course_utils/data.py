@@ -88,7 +88,7 @@ class MnistSplits(tuple):
 
     source: DataSource
 
-    def __new__(cls, arrays: dict[str, np.ndarray], source: DataSource) -> "MnistSplits":
+    def __new__(cls, arrays: dict[str, np.ndarray], source: DataSource) -> MnistSplits:
         self = super().__new__(cls, ((arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])))
         self.source = source
         return self
@@ -140,7 +140,9 @@ def table_path(name: str) -> Path:
         raise DatasetError(f"Dataset {name!r} is of kind {info.get('kind')!r}, not a shipped table.")
     path = course_root() / "data" / info["file"]
     if not path.is_file():
-        raise DatasetNotFoundError(f"The course table {path} is missing. Restore it with `git checkout -- data/{info['file']}`.")
+        raise DatasetNotFoundError(
+            f"The course table {path} is missing. Restore it with `git checkout -- data/{info['file']}`."
+        )
     actual = sha256_of_file(path)
     if actual != info["sha256"]:
         raise DatasetChecksumError(
@@ -151,7 +153,7 @@ def table_path(name: str) -> Path:
     return path
 
 
-def load_table(name: str) -> "Any":
+def load_table(name: str) -> Any:
     """A shipped table (see :func:`table_path`) as a pandas DataFrame."""
     import pandas as pd
 
@@ -211,10 +213,14 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             f"Delete it and copy or download it again (see `python -m course_utils.data info`)."
         ) from err
     if len(raw) < 8:
-        raise DatasetCorruptError(f"{path} is too short ({len(raw)} bytes) to be an IDX file. Replace it with a good copy.")
+        raise DatasetCorruptError(
+            f"{path} is too short ({len(raw)} bytes) to be an IDX file. Replace it with a good copy."
+        )
     magic = int.from_bytes(raw[:4], "big")
     if magic not in _IDX_MAGIC:
-        raise DatasetCorruptError(f"{path} is not an IDX file of unsigned bytes (magic number {magic:#010x}). Replace it with a good copy.")
+        raise DatasetCorruptError(
+            f"{path} is not an IDX file of unsigned bytes (magic number {magic:#010x}). Replace it with a good copy."
+        )
     ndim = _IDX_MAGIC[magic]
     header = 4 + 4 * ndim
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
@@ -266,7 +272,10 @@ def _idx_candidates(folder: Path, filename: str) -> list[Path]:
 def _read_mnist_folder(folder: Path, info: dict[str, Any]) -> dict[str, np.ndarray] | None:
     """Read MNIST from a folder; ``None`` when the folder holds no MNIST file at all."""
     files: dict[str, dict[str, Any]] = info["files"]
-    found = {name: next((p for p in _idx_candidates(folder, spec["file"]) if p.is_file()), None) for name, spec in files.items()}
+    found = {
+        name: next((p for p in _idx_candidates(folder, spec["file"]) if p.is_file()), None)
+        for name, spec in files.items()
+    }
     npz = folder / info["keras_npz"]
     if all(found.values()):
         arrays = {}
@@ -308,7 +317,9 @@ def _read_embedded(info: dict[str, Any]) -> tuple[dict[str, np.ndarray], Path]:
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
     except (OSError, ValueError, EOFError, zlib.error) as err:
-        raise DatasetCorruptError(f"The embedded MNIST subset {path} cannot be read ({err}); reinstall with `make install`.") from err
+        raise DatasetCorruptError(
+            f"The embedded MNIST subset {path} cannot be read ({err}); reinstall with `make install`."
+        ) from err
     actual = hashlib.sha256(np.ascontiguousarray(table).tobytes()).hexdigest()
     if actual != info["array_sha256"]:
         raise DatasetChecksumError(
@@ -397,7 +408,9 @@ def load_mnist(
                     f"{err}\n(This is the course's cache: run `python -m course_utils.data prefetch` to complete it.)"
                 ) from err
         except DatasetError as err:
-            raise type(err)(f"{err}\n(This is the course's cache: delete {cached} and run `python -m course_utils.data prefetch`.)") from err
+            raise type(err)(
+                f"{err}\n(This is the course's cache: delete {cached} and run `python -m course_utils.data prefetch`.)"
+            ) from err
         if arrays is not None:
             source = DataSource("cache", str(cached), True, f"full MNIST from the course cache {cached}")
     if arrays is None and downloads_allowed(allow_download):
@@ -438,7 +451,9 @@ def prepare_images(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / 255.0
 
 
-def stratified_subset(images: np.ndarray, labels: np.ndarray, size: int | None, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def stratified_subset(
+    images: np.ndarray, labels: np.ndarray, size: int | None, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """A random subset of ``size`` samples with the class proportions of the whole (``None``: all).
 
     Fast mode uses it to train on a few thousand images that still hold every digit fairly.
@@ -515,7 +530,9 @@ def _main(argv: list[str] | None = None) -> int:
             except DatasetError as err:
                 if not args.if_online:
                     raise
-                print(f"prefetch skipped (no network?): the course will use its offline fallback.\n{err}".splitlines()[0])
+                print(
+                    f"prefetch skipped (no network?): the course will use its offline fallback.\n{err}".splitlines()[0]
+                )
     except DatasetError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

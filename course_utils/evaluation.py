@@ -202,5 +202,7 @@ def expected_calibration_error(y_true: Any, probabilities: Any, n_bins: int = 10
     confidence = probabilities.max(axis=1)
     correct = (probabilities.argmax(axis=1) == y_true).astype(np.float64)
     bins = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], confidence)  # as calibration_curve bins
-    gap = np.abs(np.bincount(bins, weights=correct, minlength=n_bins) - np.bincount(bins, weights=confidence, minlength=n_bins))
+    gap = np.abs(
+        np.bincount(bins, weights=correct, minlength=n_bins) - np.bincount(bins, weights=confidence, minlength=n_bins)
+    )
     return float(gap.sum() / len(y_true))

@@ -162,11 +162,15 @@ def cross_entropy(y_true: np.ndarray, y_pred: np.ndarray, *, from_logits: bool =
     y_true = np.asarray(y_true)
     if y_true.shape == y_pred.shape[:-1]:
         if not np.issubdtype(y_true.dtype, np.integer):
-            raise TypeError(f"labels shaped {y_true.shape} must be integers (got {y_true.dtype}); one-hot targets need a class axis")
+            raise TypeError(
+                f"labels shaped {y_true.shape} must be integers (got {y_true.dtype}); one-hot targets need a class axis"
+            )
         return -np.take_along_axis(log_p, y_true[..., np.newaxis].astype(np.intp), axis=-1)[..., 0]
     if y_true.shape == y_pred.shape:
         return -np.sum(_float(y_true) * log_p, axis=-1)
-    raise ValueError(f"y_true {y_true.shape} must be integer labels shaped {y_pred.shape[:-1]} or one-hot shaped {y_pred.shape}")
+    raise ValueError(
+        f"y_true {y_true.shape} must be integer labels shaped {y_pred.shape[:-1]} or one-hot shaped {y_pred.shape}"
+    )
 
 
 # --------------------------------------------------------------------------- convolution and pooling
@@ -212,7 +216,10 @@ def _windows(x: np.ndarray, window: tuple[int, int], stride: tuple[int, int]) ->
 
 
 def _pad_same(x: np.ndarray, window: tuple[int, int], stride: tuple[int, int], value: float) -> np.ndarray:
-    (top, bottom), (left, right) = (same_padding(x.shape[1], window[0], stride[0]), same_padding(x.shape[2], window[1], stride[1]))
+    (top, bottom), (left, right) = (
+        same_padding(x.shape[1], window[0], stride[0]),
+        same_padding(x.shape[2], window[1], stride[1]),
+    )
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
 
 
@@ -246,7 +253,9 @@ def conv2d(
     return z if b is None else z + _float(b)
 
 
-def _pool(x: np.ndarray, pool_size: int | tuple[int, int], stride: int | tuple[int, int] | None, padding: Padding, kind: str) -> np.ndarray:
+def _pool(
+    x: np.ndarray, pool_size: int | tuple[int, int], stride: int | tuple[int, int] | None, padding: Padding, kind: str
+) -> np.ndarray:
     x = _float(x)
     if x.ndim != 4:
         raise ValueError(f"expected x shaped (N, H, W, C), got {x.shape}")
@@ -265,7 +274,10 @@ def _pool(x: np.ndarray, pool_size: int | tuple[int, int], stride: int | tuple[i
 
 
 def max_pool2d(
-    x: np.ndarray, pool_size: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None, padding: Padding = "valid"
+    x: np.ndarray,
+    pool_size: int | tuple[int, int] = 2,
+    stride: int | tuple[int, int] | None = None,
+    padding: Padding = "valid",
 ) -> np.ndarray:
     """Max pooling: the **maximum** of each ``pool_size`` window of each channel.
 
@@ -278,7 +290,10 @@ def max_pool2d(
 
 
 def avg_pool2d(
-    x: np.ndarray, pool_size: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None, padding: Padding = "valid"
+    x: np.ndarray,
+    pool_size: int | tuple[int, int] = 2,
+    stride: int | tuple[int, int] | None = None,
+    padding: Padding = "valid",
 ) -> np.ndarray:
     """Average pooling: the **mean** of each window, ``(1/n) sum_i x_i``, as ``keras.layers.AveragePooling2D``.
 
@@ -382,7 +397,9 @@ def init_two_layer(n_in: int, n_hidden: int, n_out: int, *, seed: int = 0) -> Pa
     }
 
 
-def two_layer_forward(x: np.ndarray, params: Params, activation: ActivationName = "relu") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def two_layer_forward(
+    x: np.ndarray, params: Params, activation: ActivationName = "relu"
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Forward pass of ``X -> Dense(W1, b1) -> activation -> Dense(W2, b2) -> softmax``.
 
     ``Z1 = X W1 + b1``, ``A1 = sigma(Z1)``, ``Z2 = A1 W2 + b2``, ``P = softmax(Z2)``; row-major

@@ -94,8 +94,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Iterator
+from typing import Any
 
 import keras
 import numpy as np
@@ -350,7 +351,9 @@ FAST = CourseConfig(
 CONFIGS: dict[str, CourseConfig] = {"accurate": ACCURATE, "fast": FAST}
 
 
-def one_cycle_schedule(peak_lr: float, total_steps: int, warmup_fraction: float = 0.15) -> keras.optimizers.schedules.LearningRateSchedule:
+def one_cycle_schedule(
+    peak_lr: float, total_steps: int, warmup_fraction: float = 0.15
+) -> keras.optimizers.schedules.LearningRateSchedule:
     """Linear warm-up from ``peak_lr / 25`` to ``peak_lr`` over the first ``warmup_fraction`` of the
     steps, then cosine decay to 0 at ``total_steps``: Keras's own ``CosineDecay`` with its warm-up."""
     if total_steps < 2:
@@ -365,7 +368,9 @@ def one_cycle_schedule(peak_lr: float, total_steps: int, warmup_fraction: float 
     )
 
 
-def numpy_batches(images: np.ndarray, targets: np.ndarray, batch_size: int, *, seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def numpy_batches(
+    images: np.ndarray, targets: np.ndarray, batch_size: int, *, seed: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Endless shuffled full batches from in-memory arrays: a new permutation every pass.
 
     The backend-neutral pipeline (JAX, PyTorch, or TensorFlow without ``tf.data``).
@@ -452,7 +457,9 @@ def course_recipe(
         trainer = keras.Sequential(
             [
                 keras.Input(shape=models.MNIST_SHAPE),
-                keras.layers.RandomTranslation(settings.shift, settings.shift, fill_mode="constant", name="random_shift"),
+                keras.layers.RandomTranslation(
+                    settings.shift, settings.shift, fill_mode="constant", name="random_shift"
+                ),
                 network,
             ],
             name=f"{network.name}_augmented",
@@ -460,7 +467,9 @@ def course_recipe(
     else:
         trainer = network
     trainer.compile(
-        optimizer=keras.optimizers.Adam(one_cycle_schedule(settings.peak_lr, max(total_steps, 2), settings.warmup_fraction)),
+        optimizer=keras.optimizers.Adam(
+            one_cycle_schedule(settings.peak_lr, max(total_steps, 2), settings.warmup_fraction)
+        ),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=settings.label_smoothing),
         metrics=["accuracy"],
     )
@@ -475,7 +484,14 @@ def course_recipe(
         passes_per_epoch=steps_per_epoch / steps_per_pass,
         verbose=verbose,
     )
-    trainer.fit(batches, steps_per_epoch=steps_per_epoch, epochs=evals * settings.num_epochs, shuffle=False, verbose=verbose, callbacks=[clock])
+    trainer.fit(
+        batches,
+        steps_per_epoch=steps_per_epoch,
+        epochs=evals * settings.num_epochs,
+        shuffle=False,
+        verbose=verbose,
+        callbacks=[clock],
+    )
     record = asdict(settings)
     record.update(
         model=network.name,

@@ -1,6 +1,10 @@
-"""Fast mode, seeds, and the environment report: the few switches every notebook uses.
+"""Run modes, seeds, and the environment report: the few switches every notebook uses.
 
 Taught in notebook 00 (set-up check); every notebook's first cells use them.
+
+A notebook's ``parameters`` cell holds plain literals that papermill can override one by one
+(``papermill -p MODE medium -p NUM_EPOCHS 3 ...``). A knob left at ``None`` takes the value of the
+run mode, which :func:`run_mode` resolves, and :func:`by_mode` picks the value per mode.
 """
 
 from __future__ import annotations
@@ -9,20 +13,52 @@ import os
 import platform
 import random
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 ENV_FAST = "COURSE_FAST"
+ENV_MODE = "COURSE_MODE"
+MODES = ("fast", "medium", "full")
+T = TypeVar("T")
 
 
 def is_fast() -> bool:
-    """True when ``COURSE_FAST=1``: notebooks then pick quick settings (few samples, one epoch).
+    """True when the run mode (see :func:`run_mode`) is ``"fast"``."""
+    return run_mode() == "fast"
 
-    The tests set it, so papermill, nbval and the browser test all run fast; a learner
-    gets the full settings by default. A notebook's ``parameters`` cell reads it into ``FAST``.
+
+def run_mode(mode: str | None = None) -> str:
+    """The run mode: ``"fast"`` (tests, seconds), ``"medium"`` (a few minutes on a CPU) or ``"full"``.
+
+    ``mode`` wins when given (a notebook's ``MODE`` knob, set by papermill or by hand); else
+    ``COURSE_MODE``; else ``"fast"`` when ``COURSE_FAST=1`` (the tests set it); else ``"full"``,
+    what a learner gets by default. A value that is not a mode raises ``ValueError`` saying which are.
     """
-    return os.environ.get(ENV_FAST, "").strip().lower() in {"1", "true", "yes"}
+    source = "MODE"
+    if mode is None:
+        mode, source = os.environ.get(ENV_MODE, "").strip(), ENV_MODE
+        if not mode:
+            fast = os.environ.get(ENV_FAST, "").strip().lower() in {"1", "true", "yes"}
+            return "fast" if fast else "full"
+    normalised = str(mode).strip().lower()
+    if normalised not in MODES:
+        raise ValueError(f"{source}={mode!r} is not a run mode: use one of {', '.join(MODES)}")
+    return normalised
+
+
+def by_mode(value: T | None, mode: str, *, fast: T, medium: T, full: T) -> T:
+    """``value`` when it is set (not ``None``), else the value for ``mode``.
+
+    >>> by_mode(None, "fast", fast=1, medium=3, full=10), by_mode(7, "fast", fast=1, medium=3, full=10)
+    (1, 7)
+    """
+    if value is not None:
+        return value
+    choices = {"fast": fast, "medium": medium, "full": full}
+    if mode not in choices:
+        raise ValueError(f"mode={mode!r} is not a run mode: use one of {', '.join(MODES)}")
+    return choices[mode]
 
 
 def seed_everything(seed: int = 42, *, deterministic: bool = False) -> int:
@@ -70,7 +106,7 @@ def environment_report(*, include_data: bool = True) -> dict[str, Any]:
         "cuda_build": None,
         "cudnn_build": None,
         "gpus": [],
-        "fast_mode": is_fast(),
+        "run_mode": run_mode(),
     }
     try:
         import tensorflow as tf

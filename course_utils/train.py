@@ -177,7 +177,7 @@ def make_dataset(
     cache: bool = True,
     prefetch: bool = True,
     seed: int = 0,
-) -> "tf.data.Dataset":
+) -> tf.data.Dataset:
     """TensorFlow only. A ``tf.data`` pipeline: slices -> cache -> shuffle -> batch -> scale -> prefetch.
 
     ``images`` are uint8 (N, H, W) or (N, H, W, 1) (scaled to float32 in [0, 1] and given a channel
@@ -310,7 +310,7 @@ class LiveLearningCurves(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
         self.redraw()
 
-    def redraw(self) -> "Figure":
+    def redraw(self) -> Figure:
         """Draw the panels from ``self.history`` now, display them when showing, and return the figure."""
         import matplotlib.pyplot as plt
 
@@ -331,7 +331,7 @@ class LiveLearningCurves(keras.callbacks.Callback):
         plt.close(fig)  # keep pyplot from drawing it a second time at the end of the cell
         return fig
 
-    def _show(self, fig: "Figure") -> None:
+    def _show(self, fig: Figure) -> None:
         if self._display is not None:
             self._display(fig)
             return

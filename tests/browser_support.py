@@ -99,7 +99,7 @@ class LabServer:
             method=method,
             headers={"Authorization": f"token {self.token}"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (localhost only)
+        with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
         return json.loads(body) if body else None
 
@@ -177,7 +177,7 @@ def lab_server(source: Path, workdir: Path, startup_timeout: float = 60.0) -> It
     log_path = workdir / "jupyterlab.log"
     server = LabServer(f"http://127.0.0.1:{port}", token, root, log_path)
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(  # noqa: S603 (fixed argv)
+        process = subprocess.Popen(
             command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
         try:
@@ -218,8 +218,11 @@ def chromium(profile_dir: Path, viewport: tuple[int, int] = (1400, 1000)) -> Ite
             headless=True,
             args=CHROMIUM_ARGS,
             # Chromium keeps crash reports under $XDG_CONFIG_HOME whatever the profile: keep them here too.
-            env={**os.environ, "XDG_CONFIG_HOME": str(profile_dir / "xdg-config"),
-                 "XDG_CACHE_HOME": str(profile_dir / "xdg-cache")},
+            env={
+                **os.environ,
+                "XDG_CONFIG_HOME": str(profile_dir / "xdg-config"),
+                "XDG_CACHE_HOME": str(profile_dir / "xdg-cache"),
+            },
             viewport={"width": viewport[0], "height": viewport[1]},
         )
         try:
@@ -496,6 +499,6 @@ def _screenshots(page: Any, directory: Path, stem: str) -> list[Path]:
                 page.wait_for_timeout(300)
             page.screenshot(path=str(path))
             saved.append(path)
-        except Exception as error:  # noqa: BLE001 (a screenshot must never hide the real failure)
+        except Exception as error:
             print(f"screenshot {path.name} failed: {error}", file=sys.stderr)
     return saved

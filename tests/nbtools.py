@@ -79,8 +79,12 @@ def record(path: Path, timeout_s: int = 600) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         executed_path = Path(tmp) / path.name
         papermill.execute_notebook(
-            str(path), str(executed_path), kernel_name="python3", cwd=str(path.parent),
-            progress_bar=False, execution_timeout=timeout_s,
+            str(path),
+            str(executed_path),
+            kernel_name="python3",
+            cwd=str(path.parent),
+            progress_bar=False,
+            execution_timeout=timeout_s,
         )
         executed = nbformat.read(str(executed_path), as_version=4)
     source = nbformat.read(str(path), as_version=4)
@@ -110,7 +114,9 @@ def problems(path: Path) -> list[str]:
         if cell.outputs and not is_checked(cell):
             found.append(f"cell {index}: outputs on a cell that nbval does not check")
         if is_checked(cell) and not cell.outputs:
-            found.append(f"cell {index}: tagged {CHECK_TAG} but has no recorded output (run `make notebooks-record NB={path}`)")
+            found.append(
+                f"cell {index}: tagged {CHECK_TAG} but has no recorded output (run `make notebooks-record NB={path}`)"
+            )
     return found
 
 

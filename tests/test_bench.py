@@ -43,7 +43,12 @@ def test_quick_run_writes_the_figures_issue_5_asks_for(quick_run: tuple[dict, st
         assert report["runs"][name][0]["epochs"], "every run records its evaluations"
     assert "best_acc_within_baseline_time" in report["course"]
     assert report["versions"]["keras"] and report["machine"]["cpu_threads"] >= 1
-    assert set(report["targets"]) >= {"speedup_to_99", "speedup_to_99_met", "best_acc_within_baseline_time", "best_acc_met"}
+    assert set(report["targets"]) >= {
+        "speedup_to_99",
+        "speedup_to_99_met",
+        "best_acc_within_baseline_time",
+        "best_acc_met",
+    }
 
 
 def test_quick_run_measures_pipelines_and_latency(quick_run: tuple[dict, str]) -> None:
@@ -74,7 +79,14 @@ def test_quick_run_writes_a_markdown_table_naming_the_machine(quick_run: tuple[d
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [([3.0, 1.0, 2.0], 2.0), ([1.0, None, 3.0], 3.0), ([None, None, 1.0], None), ([2.0, 4.0], 3.0), ([2.0, None], None), ([], None)],
+    [
+        ([3.0, 1.0, 2.0], 2.0),
+        ([1.0, None, 3.0], 3.0),
+        ([None, None, 1.0], None),
+        ([2.0, 4.0], 3.0),
+        ([2.0, None], None),
+        ([], None),
+    ],
 )
 def test_median_counts_never_as_slowest(values: list, expected: float | None) -> None:
     assert bench.median_or_none(values) == expected
@@ -82,7 +94,10 @@ def test_median_counts_never_as_slowest(values: list, expected: float | None) ->
 
 def _summary(fast_speedup: float | None, best: float | None) -> dict:
     row = {"speedup_to_99": None, "best_acc_within_baseline_time": None}
-    return {"course_fast": {**row, "speedup_to_99": fast_speedup}, "course": {**row, "best_acc_within_baseline_time": best}}
+    return {
+        "course_fast": {**row, "speedup_to_99": fast_speedup},
+        "course": {**row, "best_acc_within_baseline_time": best},
+    }
 
 
 def test_targets_are_judged_against_issue_5s_thresholds() -> None:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from browser_support import (
     CHROMIUM,
     LabServer,
@@ -89,7 +88,8 @@ def test_notebook_runs_in_jupyterlab(lab: tuple[LabServer, Any], name: str, requ
     assert report.screenshots, "no screenshot was saved"
     problems = report.problems(require_slider)
     assert not problems, (
-        f"{name} in JupyterLab:\n- " + "\n- ".join(problems)
+        f"{name} in JupyterLab:\n- "
+        + "\n- ".join(problems)
         + (f"\nJavaScript errors: {report.page_errors}" if report.page_errors else "")
         + f"\nScreenshots: {[str(path) for path in report.screenshots]}"
     )

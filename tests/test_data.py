@@ -109,7 +109,9 @@ def test_checksum_mismatch_names_file_hashes_and_fix(fake: dict) -> None:
 def test_missing_files_are_listed(fake: dict) -> None:
     (fake["folder"] / "train-labels-idx1-ubyte.gz").unlink()
     (fake["folder"] / "t10k-images-idx3-ubyte.gz").unlink()
-    with pytest.raises(data.DatasetNotFoundError, match="missing train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz"):
+    with pytest.raises(
+        data.DatasetNotFoundError, match="missing train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz"
+    ):
         data.load_mnist(fake["folder"], verbose=False)
 
 
@@ -219,7 +221,9 @@ def test_cli_verify_and_prefetch(fake: dict, monkeypatch: pytest.MonkeyPatch, ca
     assert (fake["tmp"] / "cache" / "mnist" / "train-images-idx3-ubyte.gz").is_file()
 
 
-@pytest.mark.skipif(not os.environ.get(data.ENV_DATA_DIR) and not SHARED_MNIST.is_dir(), reason="full MNIST not available here")
+@pytest.mark.skipif(
+    not os.environ.get(data.ENV_DATA_DIR) and not SHARED_MNIST.is_dir(), reason="full MNIST not available here"
+)
 def test_full_mnist_from_the_shared_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     folder = os.environ.get(data.ENV_DATA_DIR) or str(SHARED_MNIST)
     monkeypatch.setenv(data.ENV_DATA_DIR, folder)

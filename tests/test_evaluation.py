@@ -19,7 +19,9 @@ def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
     return x_test[picks], y_test[picks]
 
 
-def redraw_dark_on_light(digit: np.ndarray, *, size: int = 140, canvas: tuple[int, int] = (300, 240), at: tuple[int, int] = (20, 90)) -> Image.Image:
+def redraw_dark_on_light(
+    digit: np.ndarray, *, size: int = 140, canvas: tuple[int, int] = (300, 240), at: tuple[int, int] = (20, 90)
+) -> Image.Image:
     """An MNIST digit as a learner might photograph it: larger, black ink on white, off-centre."""
     big = Image.fromarray(255 - digit).resize((size, size), Image.Resampling.BICUBIC)
     sheet = Image.new("L", canvas, 255)

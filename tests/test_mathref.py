@@ -81,7 +81,12 @@ def test_softmax_equals_keras_ops_softmax(shape: tuple[int, ...], axis: int) -> 
 
 @pytest.mark.parametrize(
     "logits, expected",
-    [([1000.0, 0.0], [1.0, 0.0]), ([-1000.0, 0.0], [0.0, 1.0]), ([1e4, 1e4], [0.5, 0.5]), ([50.0, 1000.0, -1000.0], [0.0, 1.0, 0.0])],
+    [
+        ([1000.0, 0.0], [1.0, 0.0]),
+        ([-1000.0, 0.0], [0.0, 1.0]),
+        ([1e4, 1e4], [0.5, 0.5]),
+        ([50.0, 1000.0, -1000.0], [0.0, 1.0, 0.0]),
+    ],
 )
 def test_softmax_of_large_logits_has_no_nan_or_inf(logits: list[float], expected: list[float]) -> None:
     p = mathref.softmax(np.array(logits, np.float32))
@@ -106,8 +111,18 @@ def test_cross_entropy_equals_keras_losses_for_labels_and_one_hot(batch: int, cl
     labels = rng.integers(0, classes, batch)
     sparse = mathref.cross_entropy(labels, y_pred, from_logits=from_logits)
     dense = mathref.cross_entropy(mathref.one_hot(labels, classes), y_pred, from_logits=from_logits)
-    _close(sparse, keras.losses.sparse_categorical_crossentropy(labels, y_pred, from_logits=from_logits), atol=1e-5, rtol=1e-4)
-    _close(dense, keras.losses.categorical_crossentropy(mathref.one_hot(labels, classes), y_pred, from_logits=from_logits), atol=1e-5, rtol=1e-4)
+    _close(
+        sparse,
+        keras.losses.sparse_categorical_crossentropy(labels, y_pred, from_logits=from_logits),
+        atol=1e-5,
+        rtol=1e-4,
+    )
+    _close(
+        dense,
+        keras.losses.categorical_crossentropy(mathref.one_hot(labels, classes), y_pred, from_logits=from_logits),
+        atol=1e-5,
+        rtol=1e-4,
+    )
     np.testing.assert_allclose(sparse, dense, rtol=1e-6)
     assert sparse.shape == (batch,)
 
@@ -157,7 +172,9 @@ CONV_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "x".join(map(str, c[:4])) + f"-k{c[4]}x{c[5]}-s{c[7]}-{c[8]}")
+@pytest.mark.parametrize(
+    "case", CONV_CASES, ids=lambda c: "x".join(map(str, c[:4])) + f"-k{c[4]}x{c[5]}-s{c[7]}-{c[8]}"
+)
 def test_conv2d_equals_tf_nn_conv2d_and_keras_conv2d(case: tuple) -> None:
     n, h, w_, c_in, kh, kw, c_out, stride, padding = case
     rng = _rng(n, h, w_, c_in, kh)
@@ -197,7 +214,10 @@ POOL_CASES = [
 def test_pooling_equals_keras_pooling_layers(case: tuple) -> None:
     n, h, w, c, pool, stride, padding = case
     x = _rng(n, h, w, c).normal(size=(n, h, w, c)).astype(np.float32)
-    for ours, layer_class in [(mathref.max_pool2d, keras.layers.MaxPooling2D), (mathref.avg_pool2d, keras.layers.AveragePooling2D)]:
+    for ours, layer_class in [
+        (mathref.max_pool2d, keras.layers.MaxPooling2D),
+        (mathref.avg_pool2d, keras.layers.AveragePooling2D),
+    ]:
         layer = layer_class(pool_size=pool, strides=stride, padding=padding)
         _close(ours(x, pool, stride, padding), layer(x))
 

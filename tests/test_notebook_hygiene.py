@@ -12,7 +12,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from nbtools import PARAMETERS_TAG, problems, tags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +69,9 @@ def test_notebook_has_the_course_shape(path: Path) -> None:
 
 @pytest.mark.parametrize("index", range(len(NOTEBOOKS)), ids=lambda i: NOTEBOOKS[i].name)
 def test_notebook_links_to_its_neighbours(index: int) -> None:
-    text = "\n".join(cell.source for cell in nbformat.read(str(NOTEBOOKS[index]), as_version=4).cells if cell.cell_type == "markdown")
+    text = "\n".join(
+        cell.source for cell in nbformat.read(str(NOTEBOOKS[index]), as_version=4).cells if cell.cell_type == "markdown"
+    )
     linked = set(re.findall(r"\]\((?:\./)?(\d\d_[a-z0-9_]+\.ipynb)", text))
     missing = linked - {path.name for path in NOTEBOOKS}
     assert not missing, f"links to notebooks that do not exist: {sorted(missing)}"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,12 +21,16 @@ def _pyproject() -> dict:
 
 def test_environment_yml_names_the_same_packages_and_bounds() -> None:
     project = _pyproject()["project"]
-    wanted = {_normalise(r) for r in project["dependencies"]} | {_normalise(r) for r in project["optional-dependencies"]["dev"]}
+    wanted = {_normalise(r) for r in project["dependencies"]} | {
+        _normalise(r) for r in project["optional-dependencies"]["dev"]
+    }
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_lists = [item["pip"] for item in env["dependencies"] if isinstance(item, dict) and "pip" in item]
     assert len(pip_lists) == 1, "environment.yml needs exactly one pip section"
     listed = {_normalise(r) for r in pip_lists[0]}
-    assert listed == wanted, f"only in pyproject: {sorted(wanted - listed)}; only in environment.yml: {sorted(listed - wanted)}"
+    assert listed == wanted, (
+        f"only in pyproject: {sorted(wanted - listed)}; only in environment.yml: {sorted(listed - wanted)}"
+    )
 
 
 def test_every_dependency_has_a_lower_bound() -> None:

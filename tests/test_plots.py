@@ -6,12 +6,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless, in this test process only
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-from course_utils import plots  # noqa: E402
+from course_utils import plots
 
 HISTORY = {"accuracy": [0.8, 0.9, 0.95], "val_accuracy": [0.85, 0.88, 0.9], "loss": [0.5, 0.3, 0.2]}
 

@@ -11,9 +11,13 @@ import pytest
 from course_utils import data, models, recipes, runtime
 
 
-def _result(accuracies: list[float], seconds_per_epoch: float = 2.0, images_per_epoch: int = 100) -> recipes.RecipeResult:
+def _result(
+    accuracies: list[float], seconds_per_epoch: float = 2.0, images_per_epoch: int = 100
+) -> recipes.RecipeResult:
     records = [
-        recipes.EpochRecord(epoch=i + 1, train_s=seconds_per_epoch * (i + 1), test_acc=acc, images=images_per_epoch * (i + 1))
+        recipes.EpochRecord(
+            epoch=i + 1, train_s=seconds_per_epoch * (i + 1), test_acc=acc, images=images_per_epoch * (i + 1)
+        )
         for i, acc in enumerate(accuracies)
     ]
     return recipes.RecipeResult("synthetic", records)
@@ -146,7 +150,9 @@ def test_course_recipe_fast_learns_and_evaluates_four_times_per_pass(small_mnist
     assert batch == 1_000 // recipes.MIN_STEPS_PER_PASS  # a small set gets a smaller batch
     steps_per_pass = 1_000 // batch
     steps = steps_per_pass // 4  # four evaluations per pass, whole steps between them
-    assert [record.epoch for record in result.epochs] == pytest.approx([k * steps / steps_per_pass for k in (1, 2, 3, 4)])
+    assert [record.epoch for record in result.epochs] == pytest.approx(
+        [k * steps / steps_per_pass for k in (1, 2, 3, 4)]
+    )
     assert [record.images for record in result.epochs] == [k * steps * batch for k in (1, 2, 3, 4)]
     assert result.final_test_acc > 0.5  # chance is 0.1
     assert result.model.output_shape == (None, 10)
@@ -159,7 +165,10 @@ def test_course_recipe_accurate_trains_without_its_augmentation_layer_in_the_res
     assert result.name == "course" and len(result.epochs) == 1
     assert result.config["shift"] > 0 and result.config["label_smoothing"] > 0
     assert "RandomTranslation" not in [type(layer).__name__ for layer in result.model.layers]
-    assert result.model.count_params() == models.course_cnn(recipes.ACCURATE.widths, recipes.ACCURATE.dense_units).count_params()
+    assert (
+        result.model.count_params()
+        == models.course_cnn(recipes.ACCURATE.widths, recipes.ACCURATE.dense_units).count_params()
+    )
 
 
 def test_course_recipe_rejects_bad_settings(small_mnist: tuple) -> None:

@@ -13,8 +13,16 @@ from course_utils import data
 
 TABLES = {
     "landmark_models": [
-        "model", "year", "organisation", "domain", "objective", "parameters",
-        "training_tokens", "training_flops", "training_data", "source",
+        "model",
+        "year",
+        "organisation",
+        "domain",
+        "objective",
+        "parameters",
+        "training_tokens",
+        "training_flops",
+        "training_data",
+        "source",
     ],
     "accelerators": ["accelerator", "vendor", "year", "dense_tflops", "precision", "fp32_tflops", "source"],
 }

@@ -92,14 +92,20 @@ def test_backup_and_restore_resumes_without_repeating_finished_epochs(tmp_path: 
     first = _tiny_model()
     with pytest.raises(train.TrainingInterrupted):
         first.fit(
-            x, y, epochs=5, batch_size=16, verbose=0,
+            x,
+            y,
+            epochs=5,
+            batch_size=16,
+            verbose=0,
             callbacks=[keras.callbacks.BackupAndRestore(backup), train.InterruptAfterEpoch(3), log],
         )
     saved = [w.copy() for w in first.get_weights()]
     assert log.epochs == [0, 1, 2]
 
     resumed = _tiny_model()  # a fresh process would build a fresh model, too
-    history = resumed.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup), log])
+    history = resumed.fit(
+        x, y, epochs=5, batch_size=16, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup), log]
+    )
     assert history.epoch == [3, 4]  # the finished epochs 0-2 did not run again
     assert log.epochs == [0, 1, 2, 3, 4]
     assert not any(np.allclose(a, b) for a, b in zip(saved, resumed.get_weights()))  # and it kept learning
