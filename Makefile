@@ -51,13 +51,13 @@ bench: install
 	$(BIN)/python -m course_utils.bench $(if $(QUICK),--quick,)
 
 notebooks-clean: install
-	$(BIN)/python tests/nbtools.py clean $(NB)
+	$(BIN)/python tools/nbtools.py clean $(NB)
 
 notebooks-record: install
-	$(BIN)/python tests/nbtools.py record $(NB)
+	$(BIN)/python tools/nbtools.py record $(NB)
 
 notebooks-check: install
-	$(BIN)/python tests/nbtools.py check $(NB)
+	$(BIN)/python tools/nbtools.py check $(NB)
 
 clean:
 	rm -rf build .pytest_cache

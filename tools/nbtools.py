@@ -1,8 +1,8 @@
 """Keep committed notebooks clean, and record the outputs that nbval checks.
 
-    python tests/nbtools.py clean  notebooks/*.ipynb   # strip outputs, counts and metadata noise
-    python tests/nbtools.py record notebooks/04_math.ipynb  # run fast, keep checked outputs only
-    python tests/nbtools.py check  notebooks/*.ipynb   # exit 1 if a notebook is not clean
+    python tools/nbtools.py clean  notebooks/*.ipynb   # strip outputs, counts and metadata noise
+    python tools/nbtools.py record notebooks/04_math.ipynb  # run fast, keep checked outputs only
+    python tools/nbtools.py check  notebooks/*.ipynb   # exit 1 if a notebook is not clean
 
 (`make notebooks-clean`, `make notebooks-record NB=...` run these from the venv.)
 
