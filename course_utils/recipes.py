@@ -96,6 +96,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -282,7 +283,7 @@ def article_recipe(
     test_images = data.prepare_images(x_test)
     one_hot = keras.utils.to_categorical(np.asarray(y_train), NUM_CLASSES)
     validation_split = 0.2
-    fitted = int(math.floor(len(train_images) * (1.0 - validation_split)))  # how Keras splits
+    fitted = math.floor(len(train_images) * (1.0 - validation_split))  # how Keras splits
 
     model = models.article_cnn(64)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
@@ -506,3 +507,66 @@ def course_recipe(
     )
     record["widths"] = list(settings.widths)
     return RecipeResult(settings.name, clock.records, record, network)
+
+
+# --------------------------------------------------------------------------- the model later notebooks reuse
+
+COURSE_MODEL_FILE = "course_cnn.keras"
+
+
+def course_model_path() -> Path:
+    """Where notebook 06 saves the course's trained CNN and later notebooks look for it.
+
+    ``<course cache>/models/course_cnn.keras`` (see :func:`course_utils.data.cache_dir`), outside git.
+    """
+    return data.cache_dir() / "models" / COURSE_MODEL_FILE
+
+
+def save_course_model(model: keras.Model, *, description: str) -> Path:
+    """Save the course CNN trained in notebook 06 where later notebooks find it; returns the path.
+
+    ``description`` (what it was trained on, for how long, its test accuracy) is stored beside the
+    model and shown by :func:`load_or_train_course_model`. Taught in notebook 06.
+    """
+    path = course_model_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.keras")
+    model.save(partial)
+    partial.replace(path)  # never leave a half-written model where notebooks look for one
+    path.with_suffix(".txt").write_text(description.strip() + "\n", encoding="utf-8")
+    return path
+
+
+def load_or_train_course_model(
+    *, num_epochs: int = 2, train_size: int | None = None, seed: int = 0
+) -> tuple[keras.Model, str]:
+    """The course CNN of notebook 06, and a sentence saying where it came from.
+
+    Loads the model notebook 06 saved (:func:`save_course_model`) when there is one; otherwise trains
+    the course recipe here (``num_epochs`` passes over ``train_size`` training images, all when
+    ``None``) and saves it for the next notebook. Used by notebooks 07, 09, 10 and 14. A saved file
+    that cannot be read is reported, moved aside (``.broken``) and replaced, never silently used.
+    """
+    path = course_model_path()
+    if path.is_file():
+        try:
+            model = keras.models.load_model(path, safe_mode=True)
+        except Exception as err:  # a truncated or incompatible file: keep it for inspection, train anew
+            broken = path.with_suffix(".broken")
+            path.replace(broken)
+            print(f"Could not load {path} ({type(err).__name__}: {err}); moved it to {broken} and training anew.")
+        else:
+            note = path.with_suffix(".txt")
+            about = note.read_text(encoding="utf-8").strip() if note.is_file() else "no description saved"
+            return model, f"loaded from {path} (saved by notebook 06: {about})"
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(verbose=False)
+    if train_size is not None and train_size < len(x_train):
+        x_train, y_train = data.stratified_subset(x_train, y_train, train_size, seed=seed)
+    result = course_recipe(x_train, y_train, x_test, y_test, num_epochs=num_epochs, seed=seed)
+    accuracy = result.final_test_acc
+    description = (
+        f"course recipe trained here for {num_epochs} epoch(s) on {len(x_train):,} images; "
+        f"test accuracy {accuracy:.2%} on {len(x_test):,} images"
+    )
+    save_course_model(result.model, description=description)
+    return result.model, f"{description} (no saved model from notebook 06 was found at {path})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -62,8 +63,8 @@ def test_one_cycle_schedule_warms_up_to_the_peak_then_decays_to_zero() -> None:
     assert rates[20] == pytest.approx(0.01)
     assert max(rates) == pytest.approx(0.01)
     assert rates[100] == pytest.approx(0.0, abs=1e-9)
-    assert all(a <= b + 1e-12 for a, b in zip(rates[:20], rates[1:21]))  # rising during the warm-up
-    assert all(a >= b - 1e-12 for a, b in zip(rates[20:100], rates[21:101]))  # falling after it
+    assert all(a <= b + 1e-12 for a, b in itertools.pairwise(rates[:21]))  # rising during the warm-up
+    assert all(a >= b - 1e-12 for a, b in itertools.pairwise(rates[20:101]))  # falling after it
     with pytest.raises(ValueError):
         recipes.one_cycle_schedule(0.01, total_steps=1)
 
@@ -193,3 +194,24 @@ def _tensorflow() -> bool:
     import keras
 
     return keras.backend.backend() == "tensorflow"
+
+
+def test_load_or_train_course_model_trains_saves_then_loads(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    model, origin = recipes.load_or_train_course_model(num_epochs=1, train_size=600)
+    assert "trained here" in origin and recipes.course_model_path().is_file()
+    images = data.prepare_images(data.load_mnist(verbose=False)[1][0][:8])
+    again, origin_again = recipes.load_or_train_course_model(num_epochs=1, train_size=600)
+    assert origin_again.startswith("loaded from")
+    np.testing.assert_allclose(again.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-5)
+
+
+def test_a_broken_saved_model_is_moved_aside_not_used(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    path = recipes.course_model_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a keras file")
+    _, origin = recipes.load_or_train_course_model(num_epochs=1, train_size=600)
+    assert "trained here" in origin
+    assert path.with_suffix(".broken").read_bytes() == b"not a keras file"
+    assert "Could not load" in capsys.readouterr().out
