@@ -24,8 +24,11 @@ import nbformat
 CHECK_TAG = "nbval-check-output"
 IGNORE_TAG = "nbval-ignore-output"
 PARAMETERS_TAG = "parameters"
-NOTEBOOK_METADATA = {"kernelspec", "language_info"}
-CELL_METADATA = {"tags"}
+# Kept in git: the kernel, the course's own settings (``{"course": {"budget_s": 120}}``: a fast-mode
+# budget above the default 90 s); on cells, tags, JupyterLab's collapsed state (solutions are hidden
+# by default) and reveal.js slide types.
+NOTEBOOK_METADATA = {"kernelspec", "language_info", "course"}
+CELL_METADATA = {"tags", "jupyter", "slideshow"}
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
