@@ -82,6 +82,19 @@ def test_gpt3_row_holds_the_figures_of_brown_et_al_2020() -> None:
     assert "Brown" in gpt3["source"]
 
 
+def test_chinchilla_and_palm_rows_hold_their_published_compute() -> None:
+    """Hoffmann et al. (2022): Chinchilla used Gopher's budget, 5.76e23 FLOPs; Chowdhery et al. (2022), Table 21: 2527.2e21."""
+    table = data.load_table("landmark_models").set_index("model")
+    chinchilla, palm = table.loc["Chinchilla"], table.loc["PaLM"]
+    assert chinchilla["training_flops"] == pytest.approx(5.76e23)
+    assert palm["training_flops"] == pytest.approx(2.5272e24, rel=1e-3)
+    assert "Gopher" in chinchilla["source"] and "5.76e23" in chinchilla["source"]
+    assert "Table 21" in palm["source"]
+    # both enter the C ~ 6ND check of notebook 01 (and test_six_n_d_matches_every_published_compute)
+    complete = table.dropna(subset=["training_tokens", "training_flops"]).index
+    assert {"GPT-3", "Chinchilla", "PaLM", "Llama 3.1 405B"} <= set(complete)
+
+
 def test_accelerators_get_faster_with_each_generation() -> None:
     table = data.load_table("accelerators")
     assert (table["dense_tflops"] > 0).all()
