@@ -36,9 +36,7 @@ import math
 import os
 import platform
 import resource
-import statistics
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -48,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from course_utils import data, recipes, runtime
+from course_utils import data, deploy, recipes, runtime
 
 TARGET_ACC = 0.99
 TARGET_SPEEDUP = 7.0
@@ -341,85 +339,6 @@ def runtime_has_tensorflow() -> bool:
 # --------------------------------------------------------------------------- inference latency
 
 
-def _timed(call: Callable[[], Any], runs: int) -> dict[str, float]:
-    for _ in range(max(3, runs // 10)):
-        call()  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return {"median_ms": 1000 * statistics.median(times), "p90_ms": 1000 * times[int(0.9 * (len(times) - 1))]}
-
-
-def _tflite_interpreter_class() -> tuple[Any, str]:
-    """LiteRT's interpreter when ``ai-edge-litert`` is installed, else TensorFlow's (deprecated) one."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]
-
-        return Interpreter, "ai_edge_litert.interpreter.Interpreter"
-    except ImportError:
-        import tensorflow as tf
-
-        return tf.lite.Interpreter, f"tf.lite.Interpreter (TensorFlow {tf.__version__})"
-
-
-def convert_to_tflite(model: Any, representative: np.ndarray) -> dict[str, bytes]:
-    """TensorFlow only: the Keras model as TFLite flatbuffers, ``float32`` and full-integer ``int8``.
-
-    The route Keras 3 itself uses (SavedModel, then ``tf.lite.TFLiteConverter.from_saved_model``).
-    ``representative``: a few hundred prepared training images, from which the converter picks
-    the int8 scales of every activation. Input and output are int8 too.
-    """
-    import tensorflow as tf  # TF-only: TFLite
-
-    with tempfile.TemporaryDirectory() as folder:
-        model.export(folder, format="tf_saved_model", verbose=False)
-        flat = tf.lite.TFLiteConverter.from_saved_model(folder).convert()
-        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([image[np.newaxis]] for image in representative)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-        quantised = converter.convert()
-    return {"float32": flat, "int8": quantised}
-
-
-class TfliteClassifier:
-    """A TFLite model behind one method: ``probabilities(images)`` for prepared float images.
-
-    Quantises int8 inputs and dequantises int8 outputs with the scales stored in the model.
-    """
-
-    def __init__(self, flatbuffer: bytes, interpreter_class: Any) -> None:
-        self.interpreter = interpreter_class(model_content=flatbuffer)
-        self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-
-    def _quantise(self, images: np.ndarray) -> np.ndarray:
-        if self.input["dtype"] == np.float32:
-            return images.astype(np.float32)
-        scale, zero = self.input["quantization"]
-        low, high = np.iinfo(self.input["dtype"]).min, np.iinfo(self.input["dtype"]).max
-        return np.clip(np.round(images / scale + zero), low, high).astype(self.input["dtype"])
-
-    def run_one(self, image: np.ndarray) -> np.ndarray:
-        """Raw output for one already-quantised image shaped like the model's input (batch of 1)."""
-        self.interpreter.set_tensor(self.input["index"], image)
-        self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.output["index"])
-
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        out = np.concatenate([self.run_one(self._quantise(image[np.newaxis])) for image in images])
-        if self.output["dtype"] != np.float32:
-            scale, zero = self.output["quantization"]
-            out = (out.astype(np.float32) - zero) * scale
-        return out
-
-
 def inference_latency(
     model: Any, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *, runs: int
 ) -> dict[str, Any]:
@@ -443,13 +362,13 @@ def inference_latency(
         cpu_scope = contextlib.nullcontext()
     with cpu_scope:
         tensor = keras.ops.convert_to_tensor(one)
-        report["keras_call_float32"] = _timed(lambda: model(tensor, training=False), runs)
+        report["keras_call_float32"] = deploy.time_call(lambda: model(tensor, training=False), runs)
         if runtime_has_tensorflow():  # TF-only: the same call traced once into a graph
             import tensorflow as tf
 
             graph_call = tf.function(lambda batch: model(batch, training=False))
-            report["keras_tf_function_float32"] = _timed(lambda: graph_call(tensor), runs)
-        report["keras_predict_float32"] = _timed(lambda: model.predict(one, verbose=0), max(10, runs // 5))
+            report["keras_tf_function_float32"] = deploy.time_call(lambda: graph_call(tensor), runs)
+        report["keras_predict_float32"] = deploy.time_call(lambda: model.predict(one, verbose=0), max(10, runs // 5))
         report["keras_test_acc"] = recipes.test_accuracy(model, test_images, y_test)
     if not runtime_has_tensorflow():
         report["tflite"] = {"available": False, "reason": "TFLite conversion needs the TensorFlow backend"}
@@ -457,15 +376,15 @@ def inference_latency(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            flatbuffers = convert_to_tflite(model, data.prepare_images(x_train[:200]))
-            interpreter_class, interpreter_name = _tflite_interpreter_class()
+            flatbuffers = deploy.convert_to_tflite(model, data.prepare_images(x_train[:200]))
+            interpreter_class, interpreter_name = deploy.tflite_interpreter_class()
             tflite: dict[str, Any] = {"available": True, "interpreter": interpreter_name}
             for kind, flatbuffer in flatbuffers.items():
-                classifier = TfliteClassifier(flatbuffer, interpreter_class)
-                quantised = classifier._quantise(one)
+                classifier = deploy.TfliteClassifier(flatbuffer, interpreter_class)
+                quantised = classifier.quantise(one)
                 tflite[kind] = {
                     "size_kb": round(len(flatbuffer) / 1024, 1),
-                    **_timed(lambda c=classifier, q=quantised: c.run_one(q), runs),
+                    **deploy.time_call(lambda c=classifier, q=quantised: c.run_one(q), runs),
                     "test_acc": float(np.mean(np.argmax(classifier.probabilities(test_images), axis=-1) == y_test)),
                 }
     except Exception as err:  # report any failure instead of faking a number

@@ -1,0 +1,95 @@
+"""course_utils.deploy: timing, TFLite/LiteRT conversion and inference, export formats, sizes."""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from course_utils import deploy
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> keras.Model:
+    """A small CNN with fixed weights whose outputs are far from uniform (so errors would show)."""
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.MaxPooling2D(4)(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(10, activation="softmax", kernel_initializer=keras.initializers.RandomNormal(0, 1))(x)
+    model = keras.Model(inputs, outputs, name="tiny")
+    model(np.zeros((1, 28, 28, 1), np.float32))
+    return model
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return np.random.default_rng(0).random((80, 28, 28, 1), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def flatbuffers(tiny_model: keras.Model, images: np.ndarray) -> dict[str, bytes]:
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("TFLite conversion needs the TensorFlow backend")
+    return deploy.convert_to_tflite(tiny_model, images[:40])
+
+
+def test_time_call_reports_median_and_tail() -> None:
+    delays = iter([0.0] * 3 + [0.001] * 9 + [0.02])  # 3 warm-ups, then nine fast calls and one slow one
+    timing = deploy.time_call(lambda: time.sleep(next(delays)), 10, warmup=3)
+    assert 0.9 <= timing["median_ms"] < 10
+    assert timing["p90_ms"] >= timing["median_ms"]
+    with pytest.raises(ValueError, match="at least 1"):
+        deploy.time_call(lambda: None, 0)
+
+
+def test_throughput_counts_images_per_second(images: np.ndarray) -> None:
+    rate = deploy.throughput(lambda batch: time.sleep(0.01), images, batch_size=20, runs=3)
+    assert 200 <= rate <= 2000  # 20 images every ~10 ms
+    with pytest.raises(ValueError, match="at least batch_size"):
+        deploy.throughput(lambda batch: None, images[:5], batch_size=64)
+
+
+def test_interpreter_class_names_its_runtime() -> None:
+    cls, name = deploy.tflite_interpreter_class()
+    assert callable(cls)
+    assert name == deploy.LITERT_NAME or name.startswith("tf.lite.Interpreter")
+
+
+def test_tflite_float32_matches_keras(tiny_model: keras.Model, flatbuffers: dict, images: np.ndarray) -> None:
+    classifier = deploy.TfliteClassifier(flatbuffers["float32"])
+    assert classifier.input_dtype == np.float32
+    expected = tiny_model.predict(images, verbose=0)
+    np.testing.assert_allclose(classifier.probabilities(images), expected, atol=1e-5)
+    np.testing.assert_allclose(classifier.predict_batch(images[:64]), expected[:64], atol=1e-5)  # resized input
+
+
+def test_tflite_int8_is_smaller_and_close(tiny_model: keras.Model, flatbuffers: dict, images: np.ndarray) -> None:
+    classifier = deploy.TfliteClassifier(flatbuffers["int8"])
+    assert classifier.input_dtype == np.int8
+    assert classifier.size_bytes < len(flatbuffers["float32"])
+    expected = tiny_model.predict(images, verbose=0)
+    got = classifier.probabilities(images, batch_size=16)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 0.1  # int8 steps of the output are 1/256
+    assert np.mean(got.argmax(1) == expected.argmax(1)) >= 0.9
+    np.testing.assert_allclose(classifier.predict_batch(images[:8]), got[:8], atol=1e-6)
+
+
+def test_quantise_uses_the_stored_scale_and_zero_point(flatbuffers: dict) -> None:
+    classifier = deploy.TfliteClassifier(flatbuffers["int8"])
+    scale, zero = classifier.input["quantization"]
+    values = np.array([0.0, 0.5, 1.0, 5.0], np.float32).reshape(4, 1, 1, 1)
+    got = classifier.quantise(values).ravel()
+    expected = np.clip(np.round(values.ravel() / scale + zero), -128, 127)
+    assert got.dtype == np.int8
+    np.testing.assert_array_equal(got, expected)
+    assert got[-1] == 127  # far out of range: clipped, not wrapped around
+
+
+def test_convert_rejects_an_empty_representative_set(tiny_model: keras.Model) -> None:
+    with pytest.raises(ValueError, match="representative"):
+        deploy.convert_to_tflite(tiny_model, np.zeros((0, 28, 28, 1), np.float32))
