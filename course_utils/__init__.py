@@ -7,6 +7,7 @@ One module per topic, imported explicitly (``from course_utils import data, runt
 - :mod:`course_utils.mathref`: every formula of the math chapter in NumPy, checked against TensorFlow (notebook 04);
 - :mod:`course_utils.models`: the article's CNN and the course's CNN (notebooks 05 and 06);
 - :mod:`course_utils.plots`: learning curves, digit grids, filters and feature maps (notebooks 05 and 06);
+- :mod:`course_utils.widgets`: explorers that leave a static figure when run headless (notebooks 00 and 04);
 - :mod:`course_utils.train`: devices, tf.data, mixed precision, distribution, callbacks (notebook 06);
 - :mod:`course_utils.recipes`: the article's training recipe and the course's faster one (notebook 06);
 - :mod:`course_utils.evaluation`: your own digit, worst mistakes, calibration (notebook 07);

@@ -49,3 +49,149 @@ def close_to(answer: float, expected: float, *, rel: float = 1e-2, hint: str) ->
 # --------------------------------------------------------------------------- checkers by notebook
 # Add a section per notebook ("# notebook NN"), each checker typed, documented, and tested in
 # tests/test_check.py (or tests/test_check_NN.py) with one right and one wrong answer.
+
+
+# --------------------------------------------------------------------------- notebook 00
+def ex00_test_images(answer: int) -> Feedback:
+    """00, exercise 3: how many test images your data source holds (it depends on the source)."""
+    from course_utils import data
+
+    expected = len(data.load_mnist(verbose=False)[1][0])
+    return verdict(
+        _is_int(answer) and int(answer) == expected, "count `len(x_test)`, the images the slider would browse"
+    )
+
+
+# --------------------------------------------------------------------------- notebook 01
+def ex01_chinchilla_estimate(answer: float) -> Feedback:
+    """01, exercise 1: the 6·N·D estimate of Chinchilla's training compute (not the published figure)."""
+    return close_to(answer, 6 * 70e9 * 1.4e12, rel=5e-3, hint="use training_flops(N, D) with Chinchilla's row")
+
+
+def ex01_gpt3_chinchilla_tokens(answer: float) -> Feedback:
+    """01, exercise 2: tokens GPT-3 (175B) would need at about 20 tokens per parameter."""
+    return close_to(answer, 20 * 175e9, rel=1e-2, hint="tokens = 20 x parameters")
+
+
+def ex01_h100_count(answer: float) -> Feedback:
+    """01, exercise 3: H100s that train Llama 3.1 405B (3.8e25 FLOPs) in 30 days at 40% utilisation.
+
+    Uses the H100's dense 16-bit peak from the accelerators table (989 TFLOP/s).
+    """
+    expected = 3.8e25 / (989e12 * 0.40 * 30 * 86_400)
+    return close_to(answer, expected, rel=2e-2, hint="chips = FLOPs / (peak FLOP/s x utilisation x seconds in 30 days)")
+
+
+# --------------------------------------------------------------------------- notebook 02
+def ex02_densenet121_parameters(answer: int) -> Feedback:
+    """02, exercise 1: the parameter count Keras gives DenseNet121 built with ``weights=None``."""
+    return verdict(
+        _is_int(answer) and int(answer) == 8_062_504,
+        "build keras.applications.DenseNet121(weights=None) and call count_params()",
+    )
+
+
+def ex02_int4_step_ratio(answer: float) -> Feedback:
+    """02, exercise 4: how many times larger the 4-bit step is than the 8-bit step (same tensor)."""
+    return close_to(answer, 127 / 7, rel=1e-2, hint="the step is max|w| / 127 for int8 and max|w| / 7 for 4 bits")
+
+
+# --------------------------------------------------------------------------- notebook 03
+def ex03_shared_hashes(find_shared: object) -> Feedback:
+    """03, exercise 1: ``find_shared(train_images, test_images)`` returns what the two sets share.
+
+    Accepts any collection (hashes or indices) or a count; it must find one planted copy among
+    images that are otherwise all different, and nothing when there is none.
+    """
+    if not callable(find_shared):
+        return Feedback(False, "pass your function itself, e.g. check.ex03_shared_hashes(find_shared)")
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    train = rng.integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
+    test = rng.integers(0, 256, size=(12, 28, 28), dtype=np.uint8)
+    try:
+        none_shared = _count(find_shared(train, test))
+        test[7] = train[21]
+        one_shared = _count(find_shared(train, test))
+    except Exception as err:  # a learner's function may fail in any way: report it, do not crash
+        return Feedback(False, f"your function raised {type(err).__name__}: {err}")
+    return verdict(
+        none_shared == 0 and one_shared == 1,
+        "hash every image of each set (hashlib.sha1(image.tobytes())) and intersect the two sets of hashes",
+    )
+
+
+def ex03_most_confused(answer: tuple[int, int], matrix: object) -> Feedback:
+    """03, exercise 4: the pair of digits (either order) mixed up most often in ``matrix``, both ways counted."""
+    import numpy as np
+
+    counts = np.asarray(matrix, dtype=float)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        return Feedback(False, "pass the confusion matrix as the second argument")
+    both_ways = counts + counts.T
+    np.fill_diagonal(both_ways, -1)
+    try:
+        a, b = (int(digit) for digit in answer)
+    except (TypeError, ValueError):
+        return Feedback(False, "answer with a pair of digits, e.g. (4, 9)")
+    best = both_ways.max()
+    return verdict(
+        a != b and 0 <= a < len(counts) and 0 <= b < len(counts) and both_ways[a, b] == best,
+        "add the matrix to its transpose, ignore the diagonal, and find the largest entry",
+    )
+
+
+# --------------------------------------------------------------------------- notebook 04a
+def ex04a_uniform_loss(answer: float) -> Feedback:
+    """04a, exercise 1: the cross-entropy of a uniform prediction over 10 classes."""
+    import math
+
+    return close_to(
+        answer, math.log(10), rel=1e-3, hint="every class gets probability 1/10; L = -log(p of the true class)"
+    )
+
+
+# --------------------------------------------------------------------------- notebook 04b
+def ex04b_dense128_parameters(answer: int) -> Feedback:
+    """04b, exercise 1: parameters of the article's CNN with Dense(128) (its third draft)."""
+    expected = (9 + 1) * 32 + (9 * 32 + 1) * 64 + (5 * 5 * 64 + 1) * 128 + (128 + 1) * 10
+    return verdict(_is_int(answer) and int(answer) == expected, "only the two dense layers change: (n_in + 1) x n_out")
+
+
+def ex04b_attention_max_weight(answer: float, angle: float) -> Feedback:
+    """04b, exercise 4: the largest attention weight of a length-8 query at ``angle`` degrees (the explorer's keys)."""
+    import numpy as np
+
+    from course_utils import mathref
+
+    key_angles = np.deg2rad(np.arange(0, 360, 60))
+    keys = np.stack([np.cos(key_angles), np.sin(key_angles)], axis=1) * 2.0
+    query = 8.0 * np.array([[np.cos(np.deg2rad(angle)), np.sin(np.deg2rad(angle))]])
+    expected = float(mathref.scaled_dot_product_attention(query, keys, np.eye(6))[1].max())
+    return close_to(answer, expected, rel=1e-2, hint="read the tallest bar with length 8 at that angle")
+
+
+def ex04b_same_padding(size: int, padding: tuple[int, int]) -> Feedback:
+    """04b, exercise 5: output size and (before, after) padding of a 3x3, stride-2, "same" convolution of 28 pixels."""
+    try:
+        ok = int(size) == 14 and tuple(int(p) for p in padding) == (0, 1)
+    except (TypeError, ValueError):
+        return Feedback(False, "answer with a size and a (before, after) pair")
+    return verdict(ok, "'same' gives ceil(n / stride); the one zero needed goes where TensorFlow puts it")
+
+
+def _is_int(value: object) -> bool:
+    try:
+        return float(value) == int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _count(found: object) -> int:
+    """A learner's answer as a count: a number stays, a collection gives its length."""
+    if isinstance(found, bool):
+        return int(found)
+    if isinstance(found, int):
+        return found
+    return len(found)  # type: ignore[arg-type]
