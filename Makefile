@@ -6,11 +6,15 @@ STAMP  := $(VENV)/.installed
 KERNEL_STAMP := $(VENV)/.kernel
 NB     ?= notebooks/*.ipynb
 
-.PHONY: help install lab test bench notebooks-clean notebooks-record notebooks-check clean
+.PHONY: help install lab test test-unit test-notebooks lint format bench notebooks-clean notebooks-record notebooks-check clean
 
 help:
 	@echo "make lab               set up .venv if missing, then open JupyterLab on the course"
-	@echo "make test              set up .venv if missing, then run every test"
+	@echo "make test              set up .venv if missing, then run every test (unit, lint, notebooks, browser)"
+	@echo "make test-unit         the package's tests, lint and notebook hygiene only (no notebook runs)"
+	@echo "make test-notebooks    execute notebooks in fast mode and compare checked outputs (NB=notebooks/05_*.ipynb)"
+	@echo "make lint              ruff (lint and format check) and the import-linter contracts"
+	@echo "make format            ruff format, then ruff's safe fixes"
 	@echo "make install           set up .venv alone (re-installs when pyproject.toml changes)"
 	@echo "make bench             benchmark the article's recipe against the course's (QUICK=1: tiny run)"
 	@echo "make notebooks-clean   strip outputs and metadata noise from notebooks (NB=...)"
@@ -46,6 +50,22 @@ lab: install
 
 test: install
 	$(BIN)/python -m pytest
+
+test-unit: install
+	$(BIN)/python -m pytest -m "not notebooks and not browser and not docs"
+
+# NB: space-separated notebook paths or globs (default: all of them).
+test-notebooks: install
+	COURSE_TEST_NOTEBOOKS="$(if $(filter notebooks/*.ipynb,$(NB)),,$(NB))" $(BIN)/python -m pytest tests/test_notebooks.py -m notebooks
+
+lint: install
+	$(BIN)/ruff check course_utils tests tools notebooks
+	$(BIN)/ruff format --check course_utils tests tools notebooks
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff format course_utils tests tools notebooks
+	$(BIN)/ruff check --fix course_utils tests tools notebooks
 
 bench: install
 	$(BIN)/python -m course_utils.bench $(if $(QUICK),--quick,)

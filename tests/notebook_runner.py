@@ -1,0 +1,157 @@
+"""Execute each course notebook once per test session, and compare the outputs nbval guards.
+
+papermill is the runner: it executes a notebook in a fresh ``python3`` kernel with the session's
+environment (``COURSE_FAST=1`` from ``testenv``, so knobs left at ``None`` take their fast values) and
+writes the executed copy to ``build/executed/`` (the docs site renders those copies; open one to see
+what the test saw). Every consumer in the suite (the notebook tests, the browser test, the docs
+build) asks :func:`executed_copy`, which executes a notebook only if this session has not yet done
+so; :data:`RUNS` counts the executions so that a second one is caught.
+
+nbval is the comparison: for code cells tagged ``nbval-check-output`` the committed outputs are
+compared with the executed ones by nbval's own ``IPyNbCell.compare_outputs``, with its stream
+coalescing and the sanitizers in ``tests/nbval_sanitize.cfg``; no second kernel runs. Cells are
+matched by id (papermill keeps ids), so an injected parameters cell shifts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS_DIR = ROOT / "notebooks"
+EXECUTED = ROOT / "build" / "executed"
+TIMES = ROOT / "build" / "notebook-times.json"
+SANITIZE = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
+CHECK_TAG = "nbval-check-output"
+DEFAULT_BUDGET_S = 90.0
+EXECUTION_TIMEOUT_S = 600  # one cell; the notebook's own budget is a warning, not this limit
+
+#: Executions of each notebook in this process (a test session), by file name.
+RUNS: Counter[str] = Counter()
+#: Seconds each notebook took in this session, by file name.
+SECONDS: dict[str, float] = {}
+
+
+def course_notebooks() -> list[Path]:
+    """The course's notebooks, discovered (adding one adds its tests), sorted by name."""
+    return sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def budget_s(path: Path) -> float:
+    """The fast-mode budget a notebook declares (``metadata.course.budget_s``), else 90 s."""
+    metadata = nbformat.read(str(path), as_version=4).metadata
+    return float(metadata.get("course", {}).get("budget_s", DEFAULT_BUDGET_S))
+
+
+def _record_time(name: str, seconds: float) -> None:
+    SECONDS[name] = round(seconds, 1)
+    TIMES.parent.mkdir(parents=True, exist_ok=True)
+    times = json.loads(TIMES.read_text()) if TIMES.is_file() else {}
+    times[name] = round(seconds, 1)
+    TIMES.write_text(json.dumps(dict(sorted(times.items())), indent=2) + "\n")
+
+
+def execute(path: Path, output: Path | None = None, parameters: dict[str, Any] | None = None) -> Path:
+    """Execute ``path`` with papermill (cwd: its folder) and return the executed copy's path.
+
+    Counted in :data:`RUNS` and timed in :data:`SECONDS` (and ``build/notebook-times.json``) when
+    it is a course notebook. Raises papermill's ``PapermillExecutionError`` on a failing cell; the
+    partly executed copy is written all the same.
+    """
+    import papermill
+
+    output = output or EXECUTED / path.name
+    output.parent.mkdir(parents=True, exist_ok=True)
+    is_course = path.resolve().parent == NOTEBOOKS_DIR
+    if is_course:
+        RUNS[path.name] += 1
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(path),
+            str(output),
+            parameters=parameters or {},
+            kernel_name="python3",
+            cwd=str(path.parent),
+            progress_bar=False,
+            execution_timeout=EXECUTION_TIMEOUT_S,
+        )
+    finally:
+        if is_course:
+            _record_time(path.name, time.perf_counter() - start)
+    return output
+
+
+def executed_copy(path: Path) -> Path:
+    """This session's executed copy of a course notebook, executing it only the first time."""
+    target = EXECUTED / path.name
+    if RUNS[path.name] and target.is_file():
+        return target
+    return execute(path, target)
+
+
+def _comparer() -> Any:
+    """Just enough of an nbval cell for its ``compare_outputs`` to run outside a pytest collection."""
+    from nbval import plugin
+
+    patterns = plugin.get_sanitize_patterns(SANITIZE.read_text())
+    parent = SimpleNamespace(
+        skip_compare=(
+            "metadata",
+            "traceback",
+            "prompt_number",
+            "output_type",
+            "name",
+            "execution_count",
+            "application/vnd.jupyter.widget-view+json",
+            "image/png",
+            "image/jpeg",
+        ),
+        sanitize_patterns=dict(patterns),
+    )
+    # No pytest hook outside a collection: nbval then falls back to its plain reference/test listing.
+    no_hook = SimpleNamespace(pytest_assertrepr_compare=lambda **_: [])
+    cell = SimpleNamespace(parent=parent, colors=plugin.nocolors, comparison_traceback=[], ihook=no_hook, config=None)
+    cell.sanitize = lambda text: plugin.IPyNbCell.sanitize(cell, text)
+    cell.format_output_compare = lambda key, left, right: plugin.IPyNbCell.format_output_compare(cell, key, left, right)
+    cell.compare = lambda test, ref: plugin.IPyNbCell.compare_outputs(cell, test, ref)
+    return cell
+
+
+def compare_checked_outputs(committed: Path, executed: Path) -> list[str]:
+    """Differences between the committed and executed outputs of cells tagged ``nbval-check-output``.
+
+    Empty when every checked cell reproduced its committed outputs (after nbval's sanitizers).
+    """
+    from nbval import plugin
+
+    reference = nbformat.read(str(committed), as_version=4)
+    ran = {cell.get("id"): cell for cell in nbformat.read(str(executed), as_version=4).cells}
+    comparer = _comparer()
+    found = []
+    for index, cell in enumerate(reference.cells):
+        if cell.cell_type != "code" or CHECK_TAG not in cell.metadata.get("tags", []):
+            continue
+        fresh = ran.get(cell.get("id"))
+        if fresh is None:
+            found.append(f"cell {index}: not in the executed copy (cell ids changed?)")
+            continue
+        comparer.comparison_traceback = []
+        test_outputs = plugin.coalesce_streams(comparer_outputs(fresh.outputs))
+        ref_outputs = plugin.coalesce_streams(comparer_outputs(cell.outputs))
+        if not comparer.compare(test_outputs, ref_outputs):
+            first_line = cell.source.splitlines()[0] if cell.source else ""
+            found.append(f"cell {index} ({first_line!r}):\n" + "\n".join(comparer.comparison_traceback))
+    return found
+
+
+def comparer_outputs(outputs: list[Any]) -> list[Any]:
+    """Copies of outputs (nbval's stream coalescing edits them in place)."""
+    return [nbformat.from_dict(json.loads(json.dumps(output))) for output in outputs]
