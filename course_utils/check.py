@@ -195,3 +195,95 @@ def _count(found: object) -> int:
     if isinstance(found, int):
         return found
     return len(found)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- notebook 05
+def _whole_number(value: object) -> bool:
+    """True for an int or a float with no fractional part (not for a bool or a string)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
+
+
+def ex05_same_padding(flat: int, total: int) -> Feedback:
+    """Exercise 1 of notebook 05: the flattened size and the parameter total with ``padding="same"``.
+
+    For the first draft's network (64 hidden units): "same" keeps 28x28 through each convolution,
+    so only the two poolings shrink the maps.
+    """
+    if not (_whole_number(flat) and _whole_number(total)):
+        return verdict(False, "give both as whole numbers: the flattened length and the parameter total")
+    side = 28 // 2 // 2
+    expected_flat = side * side * 64
+    expected_total = (3 * 3 * 1 + 1) * 32 + (3 * 3 * 32 + 1) * 64 + (expected_flat + 1) * 64 + (64 + 1) * 10
+    if int(flat) != expected_flat:
+        return verdict(False, "the flattened size: with 'same' only the two 2x2 poolings shrink the 28x28 maps")
+    return verdict(int(total) == expected_total, "flat size right; recount the first dense layer: (inputs + 1) x units")
+
+
+def ex05_half_the_parameters(count: int, baseline: int = 121_930) -> Feedback:
+    """Exercise 4 of notebook 05: a variant of the first-draft CNN with at most half its parameters."""
+    if not _whole_number(count) or int(count) <= 0:
+        return verdict(False, "pass model.count_params() of your smaller model")
+    return verdict(
+        int(count) <= baseline / 2, "still more than half the original: which layer holds most of the weights?"
+    )
+
+
+# --------------------------------------------------------------------------- notebook 06
+def ex06_resumed_epochs(resumed: object, *, epochs: int, interrupted_after: int) -> Feedback:
+    """Exercise 2 of notebook 06: the epochs a resumed ``fit`` ran (``history.epoch``), after an interruption."""
+    try:
+        ran = [int(e) for e in resumed]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return verdict(False, "pass history.epoch of the resumed fit call: a list of epoch numbers")
+    if ran == list(range(epochs)):
+        return verdict(False, "it ran every epoch again: did both fit calls use the same BackupAndRestore folder?")
+    return verdict(
+        ran == list(range(interrupted_after, epochs)),
+        "a resumed call should run exactly the epochs the interrupted one did not finish",
+    )
+
+
+# --------------------------------------------------------------------------- notebook 07
+def ex07_macro_f1(answer: float, matrix: object) -> Feedback:
+    """Exercise 3 of notebook 07: the macro-average F1 computed from a confusion matrix alone."""
+    import numpy as np
+
+    cm = np.asarray(matrix, dtype=float)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        return verdict(False, "pass the square confusion matrix as the second argument")
+    hits = np.diag(cm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(cm.sum(axis=0) > 0, hits / cm.sum(axis=0), 0.0)
+        recall = np.where(cm.sum(axis=1) > 0, hits / cm.sum(axis=1), 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return close_to(
+        answer,
+        float(f1.mean()),
+        rel=1e-6,
+        hint="precision of digit k: diagonal over its column sum; recall: over its row sum; then average the ten F1s",
+    )
+
+
+def ex07_temperature_scaling(probabilities: object, scaled: object) -> Feedback:
+    """Exercise 2 of notebook 07: temperature-scaled probabilities keep every prediction and stay distributions."""
+    import numpy as np
+
+    p, q = np.asarray(probabilities, dtype=float), np.asarray(scaled, dtype=float)
+    if p.shape != q.shape or p.ndim != 2:
+        return verdict(False, "pass the original and the scaled probabilities, both shaped (images, 10)")
+    if not np.allclose(q.sum(axis=1), 1.0, atol=1e-5):
+        return verdict(False, "each scaled row must sum to 1 again: renormalise after p ** (1 / T)")
+    return verdict(
+        bool(np.array_equal(p.argmax(axis=1), q.argmax(axis=1))),
+        "a temperature must not change which digit is most probable; raise p to 1 / T, a positive power",
+    )
+
+
+# --------------------------------------------------------------------------- notebook 08
+def ex08_underfits(train_accuracy: float) -> Feedback:
+    """Exercise 4 of notebook 08: a penalty strong enough that the model no longer fits its own training images."""
+    try:
+        value = float(train_accuracy)
+    except (TypeError, ValueError):
+        return verdict(False, "pass the training accuracy of your strongly penalised run, a number in [0, 1]")
+    return verdict(value < 0.98, "the model still fits its training images almost perfectly: try a larger penalty")

@@ -1,7 +1,9 @@
 """Training recipes for MNIST: the article's section-5 recipe as written, and the course's recipe.
 
 Taught in notebook 06 (training: the article's recipe, then the course's); measured side by side,
-on the same data and device, by ``python -m course_utils.bench`` (``make bench``).
+on the same data and device, by ``python -m course_utils.bench`` (``make bench``), which writes the
+figures with the machine they were measured on to ``build/bench.json`` and ``build/bench.md``.
+This module states no measured figures of its own: they depend on the machine and go stale.
 
 Both recipes take the arrays exactly as :func:`course_utils.data.load_mnist` returns them
 (uint8 images shaped (N, 28, 28), integer labels) and return a :class:`RecipeResult`: one
@@ -19,75 +21,59 @@ step, for both recipes, because a learner waits for it too.
 
 The article's recipe (:func:`article_recipe`)
 ---------------------------------------------
-Section 5 of the article, as it wrote it: :func:`course_utils.models.article_cnn` with 64 hidden
-units (its first draft), Adam at Keras's default learning rate (0.001), categorical cross-entropy
-on one-hot labels, batch size 64, 10 epochs, ``validation_split=0.2`` (so it trains on 48,000 of
-the 60,000 training images), images scaled by pixel / 255. On a 2-core CPU it reaches about
-98.8-99.0% test accuracy after 10 epochs; its training accuracy ends near 99.7%, so it overfits
-a little, and in our runs its test accuracy stopped improving after about 5 epochs (the article
-claims about 98%).
+Section 5 of the article, as it wrote it (:func:`describe_article_recipe` says it in words):
+:func:`course_utils.models.article_cnn` with 64 hidden units (its first draft), Adam at Keras's
+default learning rate, categorical cross-entropy on one-hot labels, batch size 64, 10 epochs,
+``validation_split=0.2`` (so it trains on the first 80% of the training images), images scaled
+by pixel / 255. ``validation_split=0.0`` runs the same recipe on every training image, which
+separates what the course's recipe gains from its training choices from what it gains from
+training on a fifth more images.
 
 The course's recipe (:func:`course_recipe`)
 -------------------------------------------
-Same data, same kind of network, trained with the habits of modern fast-training scripts.
-Two configurations share the code (:data:`CONFIGS`):
+The same kind of network, trained with the habits of modern fast-training scripts. Two
+configurations share the code (:data:`CONFIGS`): ``"accurate"`` (the default, :data:`ACCURATE`),
+the best test accuracy within the time the article's recipe needs, and ``"fast"`` (:data:`FAST`),
+99% test accuracy as soon as possible. Their current values are in the :class:`CourseConfig`
+objects; :meth:`CourseConfig.describe` turns one into prose, so that no notebook restates a
+number that could drift when a configuration is tuned. What each choice does, and why:
 
-``"accurate"`` (the default, :data:`ACCURATE`): the best test accuracy within the time the
-article's recipe needs.
-``"fast"`` (:data:`FAST`): 99% test accuracy as soon as possible.
-
-What each choice does, and why:
-
-* **Architecture** — :func:`course_utils.models.course_cnn`: the article's two
+* **Architecture** -- :func:`course_utils.models.course_cnn`: the article's two
   convolution + pooling stages, with batch normalisation after each (pooling first, so the
   normalisation and the ReLU run on a quarter of the values), no biases where a BatchNorm
-  follows, and a normalised hidden dense layer. Normalisation is what lets a high learning
-  rate train stably, and a high learning rate is what makes one or two passes enough.
-  ``"fast"`` halves the widths (16 and 32 filters, 128 hidden units): 0.76 million
-  multiply-adds per image against the article model's 2.5 million, still enough for 99%.
-  ``"accurate"`` keeps the article's widths (32, 64), uses 256 hidden units (2.8 million
-  multiply-adds, about the article's) and dropout 0.2 before and after the hidden layer.
-* **Schedule** — a one-cycle learning rate (:func:`one_cycle_schedule`): a linear warm-up over
-  the first 15% of steps from peak/25 to a peak of 0.005 (five times Adam's default), then a
+  follows, and a normalised hidden dense layer, with optional dropout before and after it.
+  Normalisation is what lets a high learning rate train stably, and a high learning rate is
+  what makes few passes enough. ``"fast"`` uses narrower layers than ``"accurate"``.
+* **Schedule** -- a one-cycle learning rate (:func:`one_cycle_schedule`): a linear warm-up over
+  the first part of the steps from peak/25 to a peak several times Adam's default, then a
   cosine decay to zero at the last step. The warm-up keeps the first steps (random weights,
   unsettled BatchNorm statistics) from diverging; the high middle covers ground fast; the decay
   to zero lets the weights settle, and the last, low-rate steps are where the final tenths of a
   percent come from. Because the schedule knows the total number of steps, the number of
   epochs is part of the recipe: a 2-epoch schedule is not the first 2 epochs of an 8-epoch one.
-  ``"fast"``: 2 epochs, with the test accuracy measured every quarter epoch (clock stopped) so
-  that the moment it passes 99% is known finely. ``"accurate"``: 8 epochs.
-* **Batch size** — 128: 468 steps per pass. Large enough that the fixed cost of each step
-  stays small on a CPU (the article's batch of 64 pays it twice as often), small enough that
-  a 2-epoch run still holds over 900 updates. In our measurements on the 2-core CPU, 256 was no
-  faster per image and 512 was slower.
-* **All 60,000 training images** — the schedule is fixed in advance (no early stopping), so
+  ``"fast"`` measures the test accuracy several times per pass (clock stopped) so that the
+  moment it passes 99% is known finely.
+* **Batch size** -- larger than the article's, so that the fixed cost of each step weighs less
+  on a CPU, yet small enough that a short run still holds hundreds of updates. A small subset
+  (fast mode) gets a smaller batch, so that one pass still holds :data:`MIN_STEPS_PER_PASS` updates.
+* **All the training images** -- the schedule is fixed in advance (no early stopping), so
   no validation split is needed to pick an epoch. The candidate settings (a handful: widths,
   hidden units, epochs, with and without augmentation) were compared mostly on a 10,000-image
   validation split carved out of the training set; a few early speed probes also looked at test
-  accuracy. The test set is for reporting, and the figures are not the best of many test runs.
-* **Label smoothing 0.1** (``"accurate"``) — targets of 0.91 and 0.01 instead of 1 and 0, which
-  stops the network from pushing its outputs towards certainty late in training (Szegedy et
-  al., "Rethinking the Inception Architecture for Computer Vision", CVPR 2016). It was part of
-  every accurate candidate here, not measured on its own.
-* **Random translation up to 10% (about 3 pixels)** (``"accurate"``) — a training-only
-  :class:`keras.layers.RandomTranslation` in front of the network: every epoch sees the digits at
-  slightly different places. Without it the 6-epoch candidate ended near 99.4%; with it, near
-  99.5%. ``"fast"`` skips it: in 2 epochs there is no overfitting for it to prevent.
-* **Input pipeline** — images are scaled and one-hot labels built once, in memory; with the
+  accuracy. The test set is for reporting.
+* **Label smoothing** (``"accurate"``) -- targets a little below 1 and above 0, which stops the
+  network from pushing its outputs towards certainty late in training (Szegedy et al.,
+  "Rethinking the Inception Architecture for Computer Vision", CVPR 2016).
+* **Random translation** (``"accurate"``) -- a training-only :class:`keras.layers.RandomTranslation`
+  in front of the network: every epoch sees the digits at slightly different places.
+  ``"fast"`` skips it: in two epochs there is little overfitting for it to prevent.
+* **Input pipeline** -- images are scaled and one-hot labels built once, in memory; with the
   TensorFlow backend a ``tf.data`` pipeline (:func:`tf_batches`, TF-only) shuffles the indices,
   gathers each batch in one vectorised step and prefetches the next one while the current one
   trains; with JAX or PyTorch a NumPy generator (:func:`numpy_batches`) does the same job.
   The benchmark measures both, and Keras's own handling of NumPy arrays.
-* **No XLA on CPU** — Keras's default ``jit_compile="auto"`` turns XLA on for GPUs and off on
-  CPUs (the issue's probe found it about 2x slower on this 2-core CPU); the recipe leaves that
-  default alone, so the same code uses XLA on a GPU.
-
-What it buys is measured by ``make bench`` (``build/bench.md``). On the course's shared 2-core
-CPU (3 repeats, medians): the article's recipe trained for 239 s and ended at 98.85% test
-accuracy; the fast configuration passed 99.0% after 18.9 s of training (7.4x to 11.9x sooner
-than the article's recipe reached its own final accuracy; median 9.9x) and ended at 99.24%
-after 28 s; the accurate configuration ended at 99.53% after 191 s, less than the article's
-training time, and was at or above 99.5% in every repeat before the article's recipe finished.
+* **No XLA on CPU** -- Keras's default ``jit_compile="auto"`` turns XLA on for GPUs and off on
+  CPUs; the recipe leaves that default alone, so the same code uses XLA on a GPU.
 """
 
 from __future__ import annotations
@@ -263,6 +249,47 @@ class EpochClock(keras.callbacks.Callback):
 # --------------------------------------------------------------------------- the article's recipe
 
 
+def article_train_images(num_images: int, validation_split: float = 0.2) -> int:
+    """How many of ``num_images`` Keras trains on with ``validation_split`` (it keeps the first ones)."""
+    return math.floor(num_images * (1.0 - validation_split))
+
+
+def describe_article_recipe(
+    *, num_epochs: int = 10, batch_size: int = 64, validation_split: float = 0.2, train_images: int | None = None
+) -> str:
+    """The article's recipe in words, as a Markdown list, from the same arguments :func:`article_recipe` takes.
+
+    ``train_images``: the size of the training arrays handed to it (the images it fits on are
+    the first ``1 - validation_split`` of them). Taught in notebook 06.
+    """
+    if train_images is None:
+        data_line = (
+            f"the first {1 - validation_split:.0%} of the training images; Keras keeps the last "
+            f"{validation_split:.0%} aside for validation (`validation_split={validation_split:g}`)"
+            if validation_split > 0
+            else "every training image (`validation_split=0`)"
+        )
+    else:
+        fitted = article_train_images(train_images, validation_split)
+        data_line = (
+            f"{fitted:,} of the {train_images:,} training images; Keras keeps the last "
+            f"{train_images - fitted:,} aside for validation (`validation_split={validation_split:g}`)"
+            if validation_split > 0
+            else f"all {train_images:,} training images (`validation_split=0`)"
+        )
+    return "\n".join(
+        [
+            "**`article`**",
+            "- network: `article_cnn(64)`: 3x3 convolutions with 32 then 64 filters, each followed by 2x2 max "
+            "pooling; a hidden dense layer of 64 units; a 10-way softmax; no normalisation, no dropout",
+            "- optimiser: Adam at Keras's default learning rate (0.001), constant",
+            f"- {num_epochs} epoch(s), batch size {batch_size}",
+            "- loss: categorical cross-entropy on one-hot labels; data: no augmentation",
+            f"- trains on {data_line}",
+        ]
+    )
+
+
 def article_recipe(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -271,19 +298,24 @@ def article_recipe(
     *,
     num_epochs: int = 10,
     batch_size: int = 64,
+    validation_split: float = 0.2,
+    name: str = "article",
     verbose: int = 0,
 ) -> RecipeResult:
     """The article's section-5 recipe as written (see the module docstring), timed per epoch.
 
     ``article_cnn(64)``, Adam (learning rate 0.001), categorical cross-entropy on one-hot labels,
     ``batch_size=64``, ``validation_split=0.2``, ``num_epochs=10``; images scaled by pixel / 255.
-    Returns the trained model in ``.model``.
+    ``validation_split=0.0`` trains the same recipe on every training image (notebook 06 runs
+    both). Returns the trained model in ``.model``; ``config["train_images"]`` says how many
+    images it trained on.
     """
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     train_images = data.prepare_images(x_train)
     test_images = data.prepare_images(x_test)
     one_hot = keras.utils.to_categorical(np.asarray(y_train), NUM_CLASSES)
-    validation_split = 0.2
-    fitted = math.floor(len(train_images) * (1.0 - validation_split))  # how Keras splits
+    fitted = article_train_images(len(train_images), validation_split)
 
     model = models.article_cnn(64)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
@@ -293,7 +325,7 @@ def article_recipe(
         one_hot,
         epochs=num_epochs,
         batch_size=batch_size,
-        validation_split=validation_split,
+        validation_split=validation_split if validation_split > 0 else None,
         verbose=verbose,
         callbacks=[clock],
     )
@@ -308,7 +340,7 @@ def article_recipe(
         "train_images": fitted,
         "pipeline": "numpy arrays passed to model.fit",
     }
-    return RecipeResult("article", clock.records, config, model)
+    return RecipeResult(name, clock.records, config, model)
 
 
 # --------------------------------------------------------------------------- the course's recipe
@@ -334,6 +366,59 @@ class CourseConfig:
     label_smoothing: float = 0.1
     shift: float = 0.1
     evals_per_epoch: int = 1
+
+    def batch_size_for(self, train_images: int) -> int:
+        """The batch size :func:`course_recipe` uses for ``train_images`` images.
+
+        The configured one on full MNIST; smaller on a small subset, so that one pass still
+        holds :data:`MIN_STEPS_PER_PASS` updates (enough for the BatchNorm statistics to settle).
+        """
+        if train_images < 1:
+            raise ValueError(f"need at least one training image, got {train_images}")
+        return max(1, min(self.batch_size, max(16, train_images // MIN_STEPS_PER_PASS), train_images))
+
+    def describe(self, *, train_images: int | None = None) -> str:
+        """This configuration in words, as a Markdown list, every number taken from the fields.
+
+        Notebook 06 prints it instead of restating the numbers in prose, so the description cannot
+        drift when the configuration is tuned. ``train_images``: how many images the run trains on
+        (the batch size shrinks on small subsets; see :meth:`batch_size_for`). Taught in notebook 06.
+        """
+        first, second = self.widths
+        dropout = f"dropout {self.dropout:g} before and after the hidden layer" if self.dropout > 0 else "no dropout"
+        if train_images is None:
+            batch = f"batch size {self.batch_size}"
+            data_line = "all the training images it is given (no validation split: the schedule is fixed in advance)"
+        else:
+            batch = f"batch size {self.batch_size_for(train_images)}"
+            if self.batch_size_for(train_images) != self.batch_size:
+                batch += f" (configured {self.batch_size}; smaller on {train_images:,} images)"
+            data_line = f"all {train_images:,} training images (no validation split: the schedule is fixed in advance)"
+        smoothing = f"label smoothing {self.label_smoothing:g}" if self.label_smoothing > 0 else "no label smoothing"
+        shift = (
+            f"random shifts of up to {self.shift:.0%} of the image side, in training only"
+            if self.shift > 0
+            else "no augmentation"
+        )
+        evals = (
+            f"; test accuracy measured {self.evals_per_epoch} times per pass (clock stopped)"
+            if self.evals_per_epoch > 1
+            else ""
+        )
+        lines = [
+            f"**`{self.name}`**",
+            f"- network: `course_cnn`: 3x3 convolutions with {first} then {second} filters, each followed by "
+            "2x2 max pooling, then batch normalisation and ReLU; a hidden dense layer of "
+            f"{self.dense_units} units with batch normalisation and ReLU; {dropout}; no bias where a "
+            "batch normalisation follows; a 10-way softmax",
+            f"- optimiser: Adam with a one-cycle learning rate: linear warm-up over the first "
+            f"{self.warmup_fraction:.0%} of the steps to a peak of {self.peak_lr:g} "
+            f"({self.peak_lr / 1e-3:g} times Adam's default), then cosine decay to 0 at the last step",
+            f"- {self.num_epochs} epoch(s), {batch}{evals}",
+            f"- loss: categorical cross-entropy, {smoothing}; data: {shift}",
+            f"- trains on {data_line}",
+        ]
+        return "\n".join(lines)
 
 
 #: Best accuracy within the article recipe's training time.
@@ -445,9 +530,7 @@ def course_recipe(
     train_images = data.prepare_images(x_train)
     test_images = data.prepare_images(x_test)
     one_hot = keras.utils.to_categorical(np.asarray(y_train), NUM_CLASSES).astype("float32")
-    # Full MNIST keeps the configured batch; a small subset (fast mode) gets a smaller one so that
-    # a pass still holds MIN_STEPS_PER_PASS updates, enough for the BatchNorm statistics to settle.
-    batch_size = max(1, min(settings.batch_size, max(16, len(train_images) // MIN_STEPS_PER_PASS), len(train_images)))
+    batch_size = settings.batch_size_for(len(train_images))
     steps_per_pass = len(train_images) // batch_size
     evals = max(1, min(settings.evals_per_epoch, steps_per_pass))
     steps_per_epoch = steps_per_pass // evals  # one Keras "epoch" = one evaluation interval

@@ -142,6 +142,16 @@ def test_article_recipe_trains_as_the_article_wrote(small_mnist: tuple) -> None:
     assert result.model.count_params() == 121_930  # article_cnn(64), the first draft
 
 
+def test_article_recipe_on_every_image_with_no_validation_split(small_mnist: tuple) -> None:
+    runtime.seed_everything(0)
+    result = recipes.article_recipe(*small_mnist, num_epochs=1, validation_split=0.0, name="article, all images")
+    assert result.name == "article, all images"
+    assert result.config["train_images"] == 1_000 == result.epochs[0].images  # nothing held out
+    assert result.config["validation_split"] == 0.0
+    with pytest.raises(ValueError, match="validation_split"):
+        recipes.article_recipe(*small_mnist, num_epochs=1, validation_split=1.0)
+
+
 @pytest.mark.parametrize("pipeline", ["auto", "numpy"])
 def test_course_recipe_fast_learns_and_evaluates_four_times_per_pass(small_mnist: tuple, pipeline: str) -> None:
     runtime.seed_everything(0)
