@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 KERNEL_STAMP := $(VENV)/.kernel
 NB     ?= notebooks/*.ipynb
 
-.PHONY: help install lab test test-unit test-notebooks lint format bench notebooks-clean notebooks-record notebooks-check clean
+.PHONY: help install lab test test-unit test-notebooks lint format bench serve notebooks-clean notebooks-record notebooks-check clean
 
 help:
 	@echo "make lab               set up .venv if missing, then open JupyterLab on the course"
@@ -17,6 +17,7 @@ help:
 	@echo "make format            ruff format, then ruff's safe fixes"
 	@echo "make install           set up .venv alone (re-installs when pyproject.toml changes)"
 	@echo "make bench             benchmark the article's recipe against the course's (QUICK=1: tiny run)"
+	@echo "make serve             the digit model as an HTTP service on 127.0.0.1:8000 (MODEL=file.keras|.tflite, PORT=...)"
 	@echo "make notebooks-clean   strip outputs and metadata noise from notebooks (NB=...)"
 	@echo "make notebooks-record  re-record the outputs nbval checks (NB=notebooks/04_math.ipynb)"
 
@@ -69,6 +70,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m course_utils.bench $(if $(QUICK),--quick,)
+
+# Notebook 10: FastAPI + uvicorn on loopback; without MODEL, notebook 06's saved model (trained if missing).
+serve: install
+	$(BIN)/python -m course_utils.serve --port $(or $(PORT),8000) $(if $(MODEL),--model $(MODEL),)
 
 notebooks-clean: install
 	$(BIN)/python tools/nbtools.py clean $(NB)

@@ -14,16 +14,22 @@ What lives here, and which parts are TensorFlow-only:
   interpreter (the ``ai-edge-litert`` package) when it is installed, else with TensorFlow's
   ``tf.lite.Interpreter``, which still works in TF 2.21 but warns that it is deprecated and will be
   removed in favour of LiteRT.
+* :func:`keras_predictor` and :func:`keras_int8` — a Keras model called as a server would, and
+  Keras's own int8 quantization; :func:`measure` — one row of notebook 10's comparison table.
+* :func:`export_saved_model`, :func:`export_onnx` and :class:`OnnxClassifier`, :func:`file_size`
+  and :func:`gzip_size` — the other shipping formats and how big they are.
 
 Keras and TensorFlow are imported inside the functions that need them.
 """
 
 from __future__ import annotations
 
+import gzip
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -188,3 +194,143 @@ class TfliteClassifier:
     def predict_batch(self, images: np.ndarray) -> np.ndarray:
         """Probabilities for a whole batch in one interpreter call (the input is resized to fit)."""
         return self._dequantise(self.run_one(self.quantise(images)))
+
+
+# --------------------------------------------------------------------------- Keras routes
+
+
+def keras_predictor(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """A fast ``images -> probabilities`` function for a Keras model, as a server would call it.
+
+    With TensorFlow, the model's forward pass traced once per input shape into a graph
+    (``tf.function``), which skips Python overhead on every call: ``model.predict`` sets up a
+    whole prediction loop per call and is meant for large arrays, not single requests. With JAX or
+    PyTorch, ``model.predict_on_batch``. Taught in notebook 10.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # TF-only: graph tracing
+
+        graph = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+        return lambda images: graph(tf.constant(np.asarray(images, dtype=np.float32))).numpy()
+    return lambda images: np.asarray(model.predict_on_batch(np.asarray(images, dtype=np.float32)))
+
+
+def keras_int8(model: Any) -> tuple[Any, list[str]]:
+    """A copy of ``model`` quantized with Keras's own ``Model.quantize("int8")``, and the layers it changed.
+
+    Keras 3.15 quantizes the weights of ``Dense``, ``EinsumDense`` and ``Embedding`` layers (int8
+    kernel plus a float scale per output unit; activations are quantized on the fly); other layers
+    (here the convolutions) stay float32, and Keras warns once for each of them, which this
+    silences. ``model`` itself is left unchanged. Taught in notebook 10.
+    """
+    import warnings
+
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*does not have a `quantize` method.*")
+        copy.quantize("int8")
+    changed = [layer.name for layer in copy.layers if getattr(layer, "quantization_mode", None) == "int8"]
+    return copy, changed
+
+
+# --------------------------------------------------------------------------- files and formats
+
+
+def file_size(path: str | Path) -> int:
+    """Bytes on disk of a file, or of every file under a folder (a SavedModel is a folder)."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+    return path.stat().st_size
+
+
+def gzip_size(source: str | Path | bytes) -> int:
+    """Bytes after ``gzip -9`` of a file's content, of every file under a folder, or of ``bytes``.
+
+    Zeros compress well: a pruned model's file is no smaller on disk (``.keras`` archives store
+    their weights uncompressed), but it is once compressed for download. Taught in notebook 10.
+    """
+    if isinstance(source, (bytes, bytearray)):
+        return len(gzip.compress(bytes(source), compresslevel=9, mtime=0))
+    path = Path(source)
+    files = sorted(item for item in path.rglob("*") if item.is_file()) if path.is_dir() else [path]
+    return sum(len(gzip.compress(item.read_bytes(), compresslevel=9, mtime=0)) for item in files)
+
+
+def export_saved_model(model: Any, folder: str | Path) -> Path:
+    """TensorFlow only: ``model.export(folder)``, a SavedModel with a ``serve`` endpoint; returns the folder.
+
+    The format TensorFlow Serving, the TFLite converter and ``keras.layers.TFSMLayer`` read.
+    Taught in notebook 10.
+    """
+    folder = Path(folder)
+    model.export(str(folder), format="tf_saved_model", verbose=False)
+    return folder
+
+
+def export_onnx(model: Any, path: str | Path) -> Path:
+    """``model.export(path, format="onnx")``; returns the path. With TensorFlow it needs ``tf2onnx`` and ``onnx``.
+
+    Raises what the exporter raises (for example ``ImportError`` when ``tf2onnx`` is missing), so a
+    notebook can show the error and skip the ONNX step. Taught in notebook 10.
+    """
+    import warnings
+
+    path = Path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # tf2onnx's NumPy-2 patch inside Keras warns
+        model.export(str(path), format="onnx", verbose=False)
+    return path
+
+
+class OnnxClassifier:
+    """An ONNX model run by onnxruntime on the CPU: float images in, probabilities out. Taught in notebook 10."""
+
+    def __init__(self, path: str | Path) -> None:
+        import onnxruntime
+
+        self.path = Path(path)
+        self.session = onnxruntime.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities for a batch of float images shaped like the model's input."""
+        return self.session.run(None, {self.input_name: np.asarray(images, dtype=np.float32)})[0]
+
+
+# --------------------------------------------------------------------------- one row of the table
+
+
+def measure(
+    predict: Callable[[np.ndarray], np.ndarray],
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    runs: int,
+    batch_size: int = 64,
+    predict_one: Callable[[], Any] | None = None,
+) -> dict[str, float]:
+    """Latency, throughput and accuracy of one model behind ``predict`` (images -> probabilities).
+
+    ``latency_ms`` / ``p90_ms``: one image per call, median and 90th percentile of ``runs`` calls
+    (``predict_one``, when given, is timed instead: for example an interpreter call on an input
+    already quantised); ``images_per_s``: at batch ``batch_size``; ``test_acc``: on ``images`` and
+    ``labels``, ``batch_size`` at a time. Taught in notebook 10.
+    """
+    one = np.asarray(images[:1], dtype=np.float32)
+    timing = time_call(predict_one if predict_one is not None else (lambda: predict(one)), runs)
+    rate = throughput(predict, images, batch_size=batch_size, runs=max(3, runs // 10))
+    predictions = np.concatenate(
+        [np.argmax(predict(images[start : start + batch_size]), axis=-1) for start in range(0, len(images), batch_size)]
+    )
+    return {
+        "latency_ms": timing["median_ms"],
+        "p90_ms": timing["p90_ms"],
+        "images_per_s": rate,
+        "test_acc": float(np.mean(predictions == np.asarray(labels))),
+    }

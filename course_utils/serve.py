@@ -1,0 +1,490 @@
+"""An HTTP inference service for the digit model: FastAPI + uvicorn, strict input checks, drift monitoring.
+
+Taught in notebook 10 (make it small and ship it). Run it with ``make serve`` (or
+``python -m course_utils.serve --model path/to/model.keras``); it listens on 127.0.0.1 only unless
+told otherwise. Endpoints:
+
+``GET /health``
+    ``{"status": "ok", "model": ..., "version": ..., ...}``: which model and version answer.
+``POST /predict``
+    JSON ``{"image": <28x28 grid>}`` or ``{"images": [<28x28 grid>, ...]}`` (a batch, up to
+    :data:`MAX_BATCH`), pixels as numbers in [0, 1] (MNIST's pixel / 255), white digit on black.
+    A 28x28x1 grid is accepted too. Answers ``{"predictions": [{"digit", "confidence",
+    "probabilities"}, ...], "model", "version"}``.
+``POST /predict/image``
+    A PNG/JPEG/... upload (multipart form field ``file``, or the raw bytes as the body): converted to
+    greyscale, resized to 28x28, scaled by / 255.
+``GET /monitor``
+    The predicted-class distribution of recent requests against the reference one, and whether it
+    has drifted (:class:`DriftMonitor`).
+
+Every bad request gets a 4xx answer whose ``detail`` says what was wrong and what to send instead:
+an empty body (400), a body that is not JSON (400), a body over :data:`MAX_BODY_BYTES` (413),
+wrong keys, shapes, non-numbers or values outside [0, 1] (422), an upload that is not an image
+(415). The server keeps serving after each.
+
+Why FastAPI and uvicorn: a maintained, widely used ASGI stack; FastAPI gives routing, JSON errors
+and generated API docs (``/docs``), uvicorn is the server it is documented with. Keras, TensorFlow
+and LiteRT are imported only when a model is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import logging
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+IMAGE_SIDE = 28
+NUM_CLASSES = 10
+MAX_BATCH = 256
+#: Largest request body accepted: a full batch of 256 images as JSON floats fits with room to spare.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+logger = logging.getLogger("course_utils.serve")
+
+
+# --------------------------------------------------------------------------- the model behind the service
+
+
+@dataclass
+class Predictor:
+    """What the service serves: ``predict(images) -> probabilities`` plus the facts ``/health`` reports.
+
+    ``images`` arrive float32, shaped (N, 28, 28, 1), in [0, 1]. Calls are serialised with a lock,
+    since a TFLite interpreter is not safe to call from two threads at once.
+    """
+
+    name: str
+    version: str
+    predict_fn: Callable[[np.ndarray], np.ndarray]
+    details: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self.predict_fn(images), dtype=np.float32)
+
+
+def keras_predictor(model: Any, *, version: str = "in-memory") -> Predictor:
+    """A :class:`Predictor` for a Keras model already in memory (the notebook's, or one loaded from disk)."""
+    import keras
+
+    from course_utils import deploy
+
+    return Predictor(
+        name=model.name,
+        version=version,
+        predict_fn=deploy.keras_predictor(model),
+        details={"format": "keras", "parameters": int(model.count_params()), "keras": keras.__version__},
+    )
+
+
+def load_predictor(path: str | Path) -> Predictor:
+    """A :class:`Predictor` for a saved model: ``.keras`` (loaded with ``safe_mode=True``) or ``.tflite``.
+
+    The version is the first 12 hex digits of the file's sha256, so ``/health`` tells two files apart.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model at {path}: train one in notebook 06 (or pass --model PATH)")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    if path.suffix == ".keras":
+        import keras
+
+        predictor = keras_predictor(keras.models.load_model(path, safe_mode=True), version=digest)
+    elif path.suffix == ".tflite":
+        from course_utils import deploy
+
+        classifier = deploy.TfliteClassifier(path.read_bytes())
+        _, runtime = deploy.tflite_interpreter_class()
+        predictor = Predictor(path.stem, digest, classifier.predict_batch, {"format": "tflite", "interpreter": runtime})
+    else:
+        raise ValueError(f"{path.name}: serve a .keras or .tflite file")
+    predictor.details["file"] = str(path)
+    return predictor
+
+
+# --------------------------------------------------------------------------- monitoring
+
+
+class DriftMonitor:
+    """Counts the classes the service predicts and says when their distribution drifts from a reference.
+
+    ``reference``: the share of each class among the model's predictions on data like the training
+    data (for example the test set). The last ``window`` predictions are compared with it by a
+    chi-square goodness-of-fit test; with at least ``min_samples`` of them, ``p < alpha`` flags drift.
+    The total variation distance (half the sum of absolute differences of shares; 0 = same, 1 =
+    disjoint) says how large the shift is, and the mean confidence is tracked beside it. A shifted
+    input (inverted or rotated digits) moves both, without any label being needed. Taught in notebook 10.
+    """
+
+    def __init__(
+        self,
+        reference: Any,
+        *,
+        reference_confidence: float | None = None,
+        window: int = 500,
+        min_samples: int = 50,
+        alpha: float = 1e-3,
+    ) -> None:
+        reference = np.asarray(reference, dtype=np.float64)
+        if reference.shape != (NUM_CLASSES,) or reference.min() < 0 or reference.sum() <= 0:
+            raise ValueError(f"reference must be {NUM_CLASSES} non-negative class shares, got {reference!r}")
+        self.reference = reference / reference.sum()
+        self.reference_confidence = reference_confidence
+        self.min_samples, self.alpha = min_samples, alpha
+        self._classes: deque[int] = deque(maxlen=window)
+        self._confidences: deque[float] = deque(maxlen=window)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_probabilities(cls, probabilities: np.ndarray, **kwargs: Any) -> DriftMonitor:
+        """A monitor whose reference is the predicted-class shares (and mean confidence) of ``probabilities``."""
+        probabilities = np.asarray(probabilities)
+        counts = np.bincount(probabilities.argmax(axis=1), minlength=NUM_CLASSES)
+        return cls(counts, reference_confidence=float(probabilities.max(axis=1).mean()), **kwargs)
+
+    def record(self, probabilities: np.ndarray) -> None:
+        """Add one request's predictions (rows of class probabilities)."""
+        probabilities = np.asarray(probabilities)
+        with self._lock:
+            self._classes.extend(int(c) for c in probabilities.argmax(axis=1))
+            self._confidences.extend(float(p) for p in probabilities.max(axis=1))
+
+    def reset(self) -> None:
+        """Forget the recorded predictions (the reference stays)."""
+        with self._lock:
+            self._classes.clear()
+            self._confidences.clear()
+
+    def report(self) -> dict[str, Any]:
+        """Counts, shares, the test's p-value, the distance, and ``drift`` (True/False)."""
+        from scipy import stats
+
+        with self._lock:
+            counts = np.bincount(np.asarray(self._classes, dtype=int), minlength=NUM_CLASSES)
+            confidences = list(self._confidences)
+        n = int(counts.sum())
+        report: dict[str, Any] = {
+            "samples": n,
+            "counts": counts.tolist(),
+            "reference_share": np.round(self.reference, 4).tolist(),
+            "mean_confidence": float(np.mean(confidences)) if confidences else None,
+            "reference_confidence": self.reference_confidence,
+            "p_value": None,
+            "total_variation": None,
+            "drift": False,
+        }
+        if n == 0:
+            return report
+        share = counts / n
+        expected = (self.reference + 1e-6) / (self.reference + 1e-6).sum() * n  # no class expected exactly 0
+        report["share"] = np.round(share, 4).tolist()
+        report["total_variation"] = float(0.5 * np.abs(share - self.reference).sum())
+        report["p_value"] = float(stats.chisquare(counts, expected).pvalue)
+        report["drift"] = bool(n >= self.min_samples and report["p_value"] < self.alpha)
+        return report
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _too_large(limit: int) -> str:
+    return f"request body is larger than {limit:,} bytes: send at most {MAX_BATCH} images per request"
+
+
+class BodyLimit:
+    """ASGI middleware: answer 413 to a request whose body is over ``limit`` bytes, before the app reads it all.
+
+    Checks the ``Content-Length`` header first; then counts the bytes as they arrive (a chunked body
+    has no length header) and raises a 413 ``HTTPException`` inside the app once past the limit, so
+    an oversized upload never fills the server's memory.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            body = json.dumps({"detail": _too_large(self.limit)}).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 413, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        seen = 0
+
+        async def counted_receive() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise HTTPException(413, _too_large(self.limit))
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+
+def parse_images(payload: Any, *, max_batch: int = MAX_BATCH) -> np.ndarray:
+    """A JSON payload's images as float32 (N, 28, 28, 1), or ``HTTPException`` (422) saying what is wrong.
+
+    Accepts ``{"image": grid}`` or ``{"images": [grid, ...]}``; a grid is 28x28 (or 28x28x1) numbers
+    in [0, 1]. Rejects other keys, ragged lists, strings and booleans, NaN/infinity, values outside
+    [0, 1], other shapes, empty batches and batches over ``max_batch``.
+    """
+    if not isinstance(payload, dict) or len(payload) != 1 or not ({"image", "images"} & set(payload)):
+        got = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
+        raise HTTPException(
+            422,
+            f'expected a JSON object with one key, "image" (one 28x28 grid) or "images" (a list of them); got {got}',
+        )
+    single = "image" in payload
+    try:
+        raw = np.asarray(payload["image"] if single else payload["images"])
+    except ValueError:  # NumPy refuses ragged nesting
+        raise HTTPException(422, "pixels must form a regular grid: every row needs 28 numbers") from None
+    if raw.dtype.kind not in "iuf":
+        kind = {"b": "booleans", "U": "strings", "S": "strings", "O": "ragged lists or mixed values"}.get(
+            raw.dtype.kind, str(raw.dtype)
+        )
+        raise HTTPException(422, f"pixels must be numbers in [0, 1], got {kind}")
+    if not single and raw.size == 0:
+        raise HTTPException(422, '"images" is empty: send at least one 28x28 grid')
+    images = raw.astype(np.float32)
+    if single:
+        images = images[np.newaxis]
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.ndim != 4 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE, 1):
+        shape = raw.shape if single else raw.shape[1:]
+        raise HTTPException(422, f"each image must be a 28x28 grid (or 28x28x1), got shape {list(shape)}")
+    if len(images) > max_batch:
+        raise HTTPException(422, f"at most {max_batch} images per request, got {len(images)}")
+    if not np.isfinite(images).all():
+        raise HTTPException(422, "pixels must be finite numbers (no NaN or infinity)")
+    low, high = float(images.min()), float(images.max())
+    if low < 0.0 or high > 1.0:
+        raise HTTPException(
+            422,
+            f"pixel values must lie in [0, 1], got values from {low:g} to {high:g}: divide 0-255 pixels by 255 "
+            "(and keep the digit white on black; (255 - pixel) / 255 would invert it)",
+        )
+    return images
+
+
+def decode_image(content: bytes) -> np.ndarray:
+    """An uploaded image file as float32 (1, 28, 28, 1): greyscale, resized to 28x28, / 255; 415 if not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not content:
+        raise HTTPException(400, "the upload is empty: send a PNG or JPEG of a digit")
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            grey = image.convert("L")
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise HTTPException(
+            415, f"the upload is not an image this service can read ({type(err).__name__}): send a PNG or JPEG"
+        ) from None
+    if grey.size != (IMAGE_SIDE, IMAGE_SIDE):
+        grey = grey.resize((IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.LANCZOS)
+    return (np.asarray(grey, dtype=np.float32) / 255.0)[np.newaxis, ..., np.newaxis]
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def create_app(
+    predictor: Predictor,
+    *,
+    monitor: DriftMonitor | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_batch: int = MAX_BATCH,
+) -> Any:
+    """The ASGI app serving ``predictor``: a FastAPI app wrapped in the body-size guard. Taught in notebook 10."""
+    app = FastAPI(title="Digit classifier (Large Models, Hands-On)", version=predictor.version)
+    started = time.time()
+    served = {"requests": 0, "images": 0}
+
+    def answer(images: np.ndarray) -> dict[str, Any]:
+        probabilities = predictor.predict(images)
+        if monitor is not None:
+            monitor.record(probabilities)
+        served["requests"] += 1
+        served["images"] += len(images)
+        digits = probabilities.argmax(axis=1)
+        logger.info("predicted %d image(s): %s", len(images), np.bincount(digits, minlength=NUM_CLASSES).tolist())
+        return {
+            "model": predictor.name,
+            "version": predictor.version,
+            "predictions": [
+                {"digit": int(d), "confidence": round(float(p[d]), 4), "probabilities": np.round(p, 4).tolist()}
+                for d, p in zip(digits, probabilities)
+            ],
+        }
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "model": predictor.name,
+            "version": predictor.version,
+            **predictor.details,
+            "input": "28x28 greyscale digit, pixels in [0, 1], white on black",
+            "max_batch": max_batch,
+            "uptime_s": round(time.time() - started, 1),
+            **served,
+        }
+
+    @app.post("/predict")
+    async def predict(request: Request) -> dict[str, Any]:
+        body = await request.body()
+        if not body:
+            raise HTTPException(400, 'empty body: send JSON such as {"image": [[0.0, ...], ...]} (28 rows of 28)')
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise HTTPException(
+                400, f"the body is not valid JSON ({err}); images go as nested lists of numbers"
+            ) from None
+        images = parse_images(payload, max_batch=max_batch)
+        return await run_in_threadpool(answer, images)
+
+    @app.post("/predict/image")
+    async def predict_image(request: Request) -> dict[str, Any]:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form(max_files=1, max_fields=1)
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise HTTPException(422, 'send the image as the form field "file"')
+            content = await upload.read()
+        else:
+            content = await request.body()
+        return await run_in_threadpool(answer, decode_image(content))
+
+    @app.get("/monitor")
+    async def monitoring() -> dict[str, Any]:
+        if monitor is None:
+            raise HTTPException(404, "this service runs without a drift monitor")
+        report = monitor.report()
+        if report["drift"]:
+            logger.warning(
+                "prediction drift: total variation %.2f, p = %.2g", report["total_variation"], report["p_value"]
+            )
+        return report
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, err: Exception) -> JSONResponse:  # a bug answers 500, never kills the server
+        logger.exception("unexpected error on %s", request.url.path)
+        return JSONResponse({"detail": f"internal error: {type(err).__name__}"}, status_code=500)
+
+    return BodyLimit(app, max_body_bytes)
+
+
+# --------------------------------------------------------------------------- running it
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on ``host`` a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class BackgroundServer:
+    """uvicorn serving ``app`` in a background thread on loopback, as a context manager.
+
+    ``with BackgroundServer(app) as server: httpx.get(server.url + "/health")``; leaving the block
+    stops the server and waits for its thread. Used by notebook 10 and the tests.
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int | None = None, start_timeout_s: float = 30.0):
+        if host not in LOOPBACK:
+            raise ValueError(f"BackgroundServer listens on loopback only ({', '.join(LOOPBACK)}), not {host!r}")
+        import uvicorn
+
+        self.host, self.port = host, port or free_port(host)
+        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self.server.run, name=f"uvicorn:{self.port}", daemon=True)
+        self._timeout = start_timeout_s
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        deadline = time.monotonic() + self._timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start on {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m course_utils.serve`` (``make serve``): serve a saved model until Ctrl+C."""
+    parser = argparse.ArgumentParser(prog="python -m course_utils.serve", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="a .keras or .tflite file (default: notebook 06's model, trained if missing)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.host not in LOOPBACK:
+        logger.warning("listening on %s: reachable from other machines; put it behind a proxy with TLS", args.host)
+    if args.model:
+        predictor = load_predictor(args.model)
+    else:
+        from course_utils import recipes
+
+        model, origin = recipes.load_or_train_course_model()
+        logger.info("model: %s", origin)
+        path = recipes.course_model_path()
+        predictor = load_predictor(path) if path.is_file() else keras_predictor(model)
+    import uvicorn
+
+    logger.info(
+        "serving %s (version %s) on http://%s:%d  (docs: /docs)",
+        predictor.name,
+        predictor.version,
+        args.host,
+        args.port,
+    )
+    uvicorn.run(create_app(predictor), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
