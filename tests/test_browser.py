@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 from browser_support import (
@@ -50,7 +51,10 @@ def _opened_notebooks() -> list[str]:
     """The set-up notebook (the learner's first page) and every notebook with a Mermaid diagram."""
     names = []
     for path in course_notebooks():
-        if path.name.startswith("00_") or MERMAID_FENCE.search(path.read_text(encoding="utf-8")):
+        markdown = [
+            cell.source for cell in nbformat.read(str(path), as_version=4).cells if cell.cell_type == "markdown"
+        ]
+        if path.name.startswith("00_") or any(MERMAID_FENCE.search(text) for text in markdown):
             names.append(path.name)
     return names
 
