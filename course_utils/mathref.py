@@ -1,7 +1,8 @@
 """The formulas of the article's section 4, written out in NumPy: a reference to check the framework against.
 
-Taught in notebook 04 (the math, 数学模型和公式), where every function here is stated as a
-formula, run, and compared with the TensorFlow/Keras op that computes the same thing. The
+Taught in notebooks 04a (layers, activations, loss, backpropagation) and 04b (convolution,
+pooling, recurrence, attention), where every function here is stated as a formula, run, and
+compared with the TensorFlow/Keras op that computes the same thing (:func:`compare` prints each check). The
 tests in ``tests/test_mathref.py`` repeat those comparisons on random inputs of several shapes.
 
 Conventions (the same as TensorFlow and Keras, so arrays move between the two unchanged):
@@ -253,6 +254,39 @@ def conv2d(
     return z if b is None else z + _float(b)
 
 
+def conv2d_backward(
+    x: np.ndarray, delta: np.ndarray, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weight and bias gradients of a ``"valid"`` :func:`conv2d` layer, given ``delta = dJ/dZ``.
+
+    ``dJ/dW[u, v, c, o] = sum_{n, i, j} X[n, i*s + u, j*s + v, c] * delta[n, i, j, o]`` and
+    ``dJ/db[o] = sum_{n, i, j} delta[n, i, j, o]``: each kernel weight collects the input values it
+    touched, weighted by the layer's *own* delta (the article pairs the input with the next layer's
+    delta, as a plain product; notebook 04b, erratum 6). ``x`` is ``(N, H, W, C_in)``, ``delta`` is
+    ``(N, H', W', C_out)``; returns ``(dW (kh, kw, C_in, C_out), db (C_out,))``.
+    """
+    x, delta = _float(x), _float(delta)
+    window, steps = _pair(kernel_size), _pair(stride)
+    patches = _windows(x, window, steps)  # (N, H', W', C_in, kh, kw)
+    if x.ndim != 4 or delta.ndim != 4 or patches.shape[:3] != delta.shape[:3]:
+        raise ValueError(
+            f"delta {delta.shape} does not fit a valid {window} convolution of x {x.shape} with stride {steps}"
+        )
+    return np.einsum("nhwcuv,nhwo->uvco", patches, delta, optimize=True), delta.sum(axis=(0, 1, 2))
+
+
+def compare(label: str, ours: np.ndarray, reference: object, tol: float = 1e-5) -> bool:
+    """Print ``label: max |diff| < tol: True/False`` for two arrays of the same shape; return the verdict.
+
+    ``reference`` may be a NumPy array or a framework tensor (anything ``np.asarray`` reads). The one
+    line every check of notebooks 04a and 04b prints.
+    """
+    ours, theirs = np.asarray(ours), np.asarray(reference)
+    same = ours.shape == theirs.shape and float(np.max(np.abs(ours - theirs), initial=0.0)) < tol
+    print(f"{label}: max |diff| < {tol:g}: {same}")
+    return same
+
+
 def _pool(
     x: np.ndarray, pool_size: int | tuple[int, int], stride: int | tuple[int, int] | None, padding: Padding, kind: str
 ) -> np.ndarray:
@@ -417,7 +451,7 @@ def two_layer_forward(
 
 def two_layer_loss(x: np.ndarray, y: np.ndarray, params: Params, activation: ActivationName = "relu") -> float:
     """Mean cross-entropy ``J`` of :func:`two_layer_forward` on integer labels ``y``."""
-    p, cache = two_layer_forward(x, params, activation)
+    _, cache = two_layer_forward(x, params, activation)
     return float(np.mean(cross_entropy(y, cache["Z2"], from_logits=True)))
 
 

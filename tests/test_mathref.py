@@ -364,3 +364,32 @@ def test_articles_weight_gradient_shapes_do_not_match() -> None:
     np.testing.assert_allclose(delta2_col @ a1_col.T, grads["dW2"].T, atol=1e-12)  # dJ/dW = delta A^T
     with pytest.raises(ValueError):
         _ = a1_col @ delta2_col  # the article's A^(l-1) delta^(l+1): (4, 6) @ (3, 6) cannot be multiplied
+
+
+def test_conv2d_backward_matches_tensorflow_and_refuses_mismatched_shapes() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 9, 8, 2))
+    w, b = rng.normal(size=(3, 3, 2, 4)), rng.normal(size=4)
+    for stride in (1, 2):
+        r = rng.normal(size=mathref.conv2d(x, w, b, stride=stride).shape)
+        w_var, b_var = tf.Variable(w), tf.Variable(b)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(r * (tf.nn.conv2d(x, w_var, stride, "VALID") + b_var))  # so dJ/dZ = r
+        dw_tf, db_tf = tape.gradient(loss, [w_var, b_var])
+        dw, db = mathref.conv2d_backward(x, r, 3, stride)
+        np.testing.assert_allclose(dw, dw_tf.numpy(), atol=1e-10)
+        np.testing.assert_allclose(db, db_tf.numpy(), atol=1e-10)
+    with pytest.raises(ValueError, match="does not fit"):
+        mathref.conv2d_backward(x, np.zeros((3, 5, 5, 4)), 3)
+
+
+def test_compare_prints_one_line_and_catches_a_difference(capsys: pytest.CaptureFixture[str]) -> None:
+    assert mathref.compare("same", np.ones(3), tf.ones(3, dtype=tf.float64))
+    assert not mathref.compare("different", np.zeros(3), np.array([0.0, 0.0, 1e-3]))
+    assert not mathref.compare("shapes", np.zeros(3), np.zeros((3, 1)))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "same: max |diff| < 1e-05: True",
+        "different: max |diff| < 1e-05: False",
+        "shapes: max |diff| < 1e-05: False",
+    ]
