@@ -24,7 +24,18 @@ TABLES = {
         "training_data",
         "source",
     ],
-    "accelerators": ["accelerator", "vendor", "year", "dense_tflops", "precision", "fp32_tflops", "source"],
+    "accelerators": [
+        "accelerator",
+        "vendor",
+        "year",
+        "dense_tflops",
+        "precision",
+        "fp32_tflops",
+        "source",
+        "memory_gb",
+        "memory_bandwidth_gbs",
+        "tdp_w",
+    ],
 }
 REGISTRY_KEYS = {"title", "kind", "file", "sha256", "description", "licence", "citation"}
 
