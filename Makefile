@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 KERNEL_STAMP := $(VENV)/.kernel
 NB     ?= notebooks/*.ipynb
 
-.PHONY: help install lab test test-unit test-notebooks lint format bench serve notebooks-clean notebooks-record notebooks-check clean
+.PHONY: help install lab docs test test-unit test-notebooks lint format bench serve notebooks-clean notebooks-record notebooks-check clean
 
 help:
 	@echo "make lab               set up .venv if missing, then open JupyterLab on the course"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint              ruff (lint and format check) and the import-linter contracts"
 	@echo "make format            ruff format, then ruff's safe fixes"
 	@echo "make install           set up .venv alone (re-installs when pyproject.toml changes)"
+	@echo "make docs              the course as a static website in build/site/ (FAST=1: fast mode)"
 	@echo "make bench             benchmark the article's recipe against the course's (QUICK=1: tiny run)"
 	@echo "make serve             the digit model as an HTTP service on 127.0.0.1:8000 (MODEL=file.keras|.tflite, PORT=...)"
 	@echo "make notebooks-clean   strip outputs and metadata noise from notebooks (NB=...)"
@@ -35,7 +36,12 @@ $(KERNEL_STAMP): $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
 	touch $(KERNEL_STAMP)
 
-install: $(KERNEL_STAMP)
+# The docs site serves mermaid and MathJax itself (it must work offline): fetched once, here.
+VENDOR_STAMP := $(VENV)/course-vendor/vendor.json
+$(VENDOR_STAMP): tools/vendor_js.py | $(STAMP)
+	$(BIN)/python tools/vendor_js.py $(VENV)/course-vendor
+
+install: $(KERNEL_STAMP) $(VENDOR_STAMP)
 	@# Fill the data cache while the network is there; harmless and quick when it is not.
 	@$(BIN)/python -m course_utils.data prefetch --if-online || true
 
@@ -67,6 +73,11 @@ lint: install
 format: install
 	$(BIN)/ruff format course_utils tests tools notebooks
 	$(BIN)/ruff check --fix course_utils tests tools notebooks
+
+# The course as a website under build/site/ (full settings; FAST=1 for fast mode, which reuses the
+# test run's executed notebooks). Only missing or changed notebooks are executed.
+docs: install
+	$(BIN)/python tools/build_docs.py --mode $(if $(FAST),fast,full)
 
 bench: install
 	$(BIN)/python -m course_utils.bench $(if $(QUICK),--quick,)

@@ -164,3 +164,56 @@ def test_browser_check_catches_a_broken_notebook(lab: tuple[LabServer, Any], tmp
     assert report.mermaid_rendered == 1, "the good diagram should still render"
     assert report.sliders == 1 and report.stderr_outputs == 1, "a slider and a warning are not problems"
     assert not any("a warning, not an error" in problem for problem in problems), "stderr is not an error"
+
+
+# --------------------------------------------------------------------------- the docs site
+
+
+@pytest.fixture(scope="module")
+def site_url() -> Iterator[str]:
+    """build/site/ (the docs test, which runs before this file's tests, built it) over HTTP on loopback."""
+    import functools
+    import http.server
+    import threading
+
+    site = ROOT / "build" / "site"
+    if not (site / "index.html").is_file():
+        pytest.skip("build/site/ was not built in this session (run the whole suite, or `make docs FAST=1`)")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_docs_site_index_and_a_notebook_page_render(lab: tuple[LabServer, Any], site_url: str) -> None:
+    """The site's index links every notebook; a notebook page shows its outputs and draws its diagrams."""
+    _, browser = lab
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{site_url}/index.html")
+        links = page.eval_on_selector_all("main a[href$='.html']", "els => els.map(e => e.getAttribute('href'))")
+        for notebook in course_notebooks():
+            assert f"{notebook.stem}.html" in links, f"the index does not link {notebook.name}"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "site-index.png"))
+        with_diagram = next((name for name in OPENED if not name.startswith("00_")), OPENED[0])
+        page.goto(f"{site_url}/{Path(with_diagram).stem}.html")
+        page.wait_for_function(
+            "() => document.querySelectorAll('pre.mermaid').length === 0 || "
+            "[...document.querySelectorAll('pre.mermaid')].every(e => e.querySelector('svg'))",
+            timeout=30_000,
+        )
+        figures = page.eval_on_selector_all("main img", "els => els.filter(e => e.naturalWidth > 0).length")
+        assert figures > 0, f"{with_diagram}: no figure rendered on its page"
+        page.screenshot(path=str(SCREENSHOTS / f"site-{Path(with_diagram).stem}.png"), full_page=False)
+        assert not errors, f"JavaScript errors on the site: {errors}"
+    finally:
+        page.close()

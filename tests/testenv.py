@@ -26,19 +26,15 @@ os.environ.pop("MPLBACKEND", None)
 
 # --------------------------------------------------------------------------- order and budget
 
-# What must run late: the browser test and the docs build read the notebooks' executed copies.
-LATE_MARKERS = ("browser", "docs")
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Notebooks first (the long pole, and their executed copies feed later tests), then unit tests,
-    then the browser and docs tests."""
+    then the docs build (it renders those copies), then the browser test (it opens the site too)."""
 
     def rank(item: pytest.Item) -> int:
-        if item.get_closest_marker("notebooks"):
-            return 0
-        if any(item.get_closest_marker(marker) for marker in LATE_MARKERS):
-            return 2
+        for position, marker in enumerate(("notebooks", None, "docs", "browser")):
+            if marker and item.get_closest_marker(marker):
+                return position
         return 1
 
     items.sort(key=rank)  # stable: file order is kept within each group

@@ -15,6 +15,7 @@ matched by id (papermill keeps ids), so an injected parameters cell shifts nothi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import Counter
@@ -28,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = ROOT / "notebooks"
 EXECUTED = ROOT / "build" / "executed"
 TIMES = ROOT / "build" / "notebook-times.json"
-SANITIZE = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
+MANIFEST = "manifest.json"
+SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 CHECK_TAG = "nbval-check-output"
 DEFAULT_BUDGET_S = 90.0
 EXECUTION_TIMEOUT_S = 600  # one cell; the notebook's own budget is a warning, not this limit
@@ -86,7 +88,33 @@ def execute(path: Path, output: Path | None = None, parameters: dict[str, Any] |
     finally:
         if is_course:
             _record_time(path.name, time.perf_counter() - start)
+    if is_course:
+        _record_manifest(path, output)
     return output
+
+
+def source_digest(path: Path) -> str:
+    """sha256 of a notebook's bytes: an executed copy is current while its source's digest is unchanged."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _record_manifest(source: Path, output: Path) -> None:
+    """Note, beside the executed copies, which source and run mode each was made from."""
+    from course_utils import runtime
+
+    manifest_path = output.parent / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    manifest[output.name] = {"source_sha256": source_digest(source), "mode": runtime.run_mode()}
+    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
+
+
+def is_current(source: Path, executed: Path, mode: str) -> bool:
+    """True when ``executed`` was made from this very ``source`` in ``mode`` (see the manifest)."""
+    manifest_path = executed.parent / MANIFEST
+    if not (executed.is_file() and manifest_path.is_file()):
+        return False
+    entry = json.loads(manifest_path.read_text()).get(executed.name, {})
+    return entry == {"source_sha256": source_digest(source), "mode": mode}
 
 
 def executed_copy(path: Path) -> Path:
