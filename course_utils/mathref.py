@@ -275,16 +275,15 @@ def conv2d_backward(
     return np.einsum("nhwcuv,nhwo->uvco", patches, delta, optimize=True), delta.sum(axis=(0, 1, 2))
 
 
-def compare(label: str, ours: np.ndarray, reference: object, tol: float = 1e-5) -> bool:
-    """Print ``label: max |diff| < tol: True/False`` for two arrays of the same shape; return the verdict.
+def compare(label: str, ours: np.ndarray, reference: object, tol: float = 1e-5) -> None:
+    """Print ``label: max |diff| < tol: True/False`` for two arrays of the same shape.
 
     ``reference`` may be a NumPy array or a framework tensor (anything ``np.asarray`` reads). The one
     line every check of notebooks 04a and 04b prints.
     """
     ours, theirs = np.asarray(ours), np.asarray(reference)
     same = ours.shape == theirs.shape and float(np.max(np.abs(ours - theirs), initial=0.0)) < tol
-    print(f"{label}: max |diff| < {tol:g}: {same}")
-    return same
+    print(f"{label}: max |diff| < {tol:g}: {same}")  # printed, not returned: a cell shows the line only once
 
 
 def _pool(

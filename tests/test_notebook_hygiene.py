@@ -1,8 +1,9 @@
 """Every committed notebook follows the course's shape and is clean in git.
 
-Checks, per notebook: its name; a kernelspec named python3; no outputs or execution counts
-except on cells nbval checks; one H1; a Summary and Exercises; a first code cell tagged
-``parameters`` that reads fast mode; links to the previous and next notebook; explicit imports.
+Checks, per notebook: its name (``NN_name`` or, for a chapter split in parts, ``NNa_name``, ``NNb_name``);
+a kernelspec named python3; no outputs or execution counts except on cells nbval checks; one H1;
+a Summary, Exercises and References; a first code cell tagged ``parameters`` that reads fast mode;
+links to the previous and next notebook, and only to notebooks that exist; explicit imports.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from nbtools import PARAMETERS_TAG, problems, tags
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+NAME = re.compile(r"^\d\d[a-z]?_[a-z0-9_]+\.ipynb$")  # 04_math, or 04a_math_networks and 04b_...
+LINK = re.compile(r"\]\((?:\./)?(\d\d[a-z]?_[a-z0-9_]+\.ipynb)")
 
 
 def _markdown_lines(nb: nbformat.NotebookNode) -> list[str]:
@@ -101,9 +104,30 @@ def test_there_are_notebooks() -> None:
     assert NOTEBOOKS[0].name == "00_setup.ipynb"
 
 
+def _numbering_problems(names: list[str]) -> list[str]:
+    """A number is used once (``04_x``) or split into parts lettered a, b, c... in order (``04a_x``, ``04b_y``)."""
+    parts: dict[str, list[str]] = {}
+    for name in names:
+        prefix = name.split("_", 1)[0]
+        parts.setdefault(prefix[:2], []).append(prefix[2:])
+    problems = []
+    for number, letters in sorted(parts.items()):
+        if letters == [""]:
+            continue
+        if "" in letters or sorted(letters) != [chr(ord("a") + i) for i in range(len(letters))]:
+            problems.append(f"notebook {number}: {sorted(number + letter for letter in letters)}")
+    return problems
+
+
 def test_numbers_are_unique() -> None:
-    numbers = [path.name[:2] for path in NOTEBOOKS]
-    assert len(numbers) == len(set(numbers)), numbers
+    assert _numbering_problems([path.name for path in NOTEBOOKS]) == []
+
+
+def test_numbering_check_can_fail() -> None:
+    assert _numbering_problems(["03_a.ipynb", "04a_b.ipynb", "04b_c.ipynb", "05_d.ipynb"]) == []
+    assert _numbering_problems(["04_a.ipynb", "04_b.ipynb"]), "a number used twice"
+    assert _numbering_problems(["04_a.ipynb", "04a_b.ipynb"]), "a whole chapter and a part of it"
+    assert _numbering_problems(["04a_a.ipynb", "04c_b.ipynb"]), "parts must be a, b, c... with none missing"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -124,6 +148,9 @@ def test_notebook_has_the_course_shape(path: Path) -> None:
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "the H1 opens the notebook"
     assert any(re.match(r"^## Summary\b", line) for line in lines), "a '## Summary' section"
     assert any(re.match(r"^## Exercises\b", line) for line in lines), "a '## Exercises' section"
+    assert any(re.match(r"^## References\b", line) for line in lines), (
+        "a '## References' section: the papers, books and docs the notebook uses, with authors and years"
+    )
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     assert code and PARAMETERS_TAG in tags(code[0]), "the first code cell is tagged 'parameters'"
     _check_parameters(code[0].source, code[1].source if len(code) > 1 else "")
@@ -131,12 +158,18 @@ def test_notebook_has_the_course_shape(path: Path) -> None:
         assert not re.search(r"^\s*from\s+\S+\s+import\s+\*", cell.source, re.M), "no `import *`"
 
 
+def test_link_pattern_reads_split_chapters() -> None:
+    text = "[a](03_workflow.ipynb), [b](./04a_math_networks.ipynb#Set-up) and [c](04b_math_layers.ipynb)"
+    assert LINK.findall(text) == ["03_workflow.ipynb", "04a_math_networks.ipynb", "04b_math_layers.ipynb"]
+    assert NAME.match("04b_math_layers.ipynb") and not NAME.match("04ab_math.ipynb")
+
+
 @pytest.mark.parametrize("index", range(len(NOTEBOOKS)), ids=lambda i: NOTEBOOKS[i].name)
 def test_notebook_links_to_its_neighbours(index: int) -> None:
     text = "\n".join(
         cell.source for cell in nbformat.read(str(NOTEBOOKS[index]), as_version=4).cells if cell.cell_type == "markdown"
     )
-    linked = set(re.findall(r"\]\((?:\./)?(\d\d_[a-z0-9_]+\.ipynb)", text))
+    linked = set(LINK.findall(text))
     missing = linked - {path.name for path in NOTEBOOKS}
     assert not missing, f"links to notebooks that do not exist: {sorted(missing)}"
     if index > 0:
