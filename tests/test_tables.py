@@ -94,7 +94,10 @@ def test_gpt3_row_holds_the_figures_of_brown_et_al_2020() -> None:
 
 
 def test_chinchilla_and_palm_rows_hold_their_published_compute() -> None:
-    """Hoffmann et al. (2022): Chinchilla used Gopher's budget, 5.76e23 FLOPs; Chowdhery et al. (2022), Table 21: 2527.2e21."""
+    """Hoffmann et al. (2022): Chinchilla used Gopher's budget, 5.76e23 FLOPs.
+
+    Chowdhery et al. (2022), Table 21: 2527.2e21 FLOPs for PaLM 540B.
+    """
     table = data.load_table("landmark_models").set_index("model")
     chinchilla, palm = table.loc["Chinchilla"], table.loc["PaLM"]
     assert chinchilla["training_flops"] == pytest.approx(5.76e23)
