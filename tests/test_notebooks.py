@@ -45,8 +45,7 @@ def test_notebook(path: Path) -> None:
     differences = compare_checked_outputs(path, executed)
     assert not differences, (
         f"{path.name}: checked outputs changed (if on purpose, re-record them: "
-        f"make notebooks-record NB=notebooks/{path.name}):\n"
-        + "\n\n".join(differences)
+        f"make notebooks-record NB=notebooks/{path.name}):\n" + "\n\n".join(differences)
     )
 
 
