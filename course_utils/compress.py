@@ -21,6 +21,11 @@ Distillation. ``keras.distillation.LogitsDistillation`` divides the teacher's an
 outputs by the temperature and applies a softmax: it expects *logits*. The course's CNNs end in a
 softmax, so :func:`logits_model` gives the same network without its final softmax (sharing every
 weight), and :func:`with_softmax` puts a softmax back on a student trained on logits.
+:func:`logits_distillation` builds the loss with an explicit ``keras.losses.KLDivergence()``: in
+Keras 3.15.1 the default ``loss="kl_divergence"`` resolves to the plain function, which the loss's
+``isinstance(..., KLDivergence)`` test does not recognise, so the softmax and the T² factor are
+skipped and the KL formula is applied to raw scaled logits (it even goes negative).
+:func:`distillation_loss_reference` is the formula in NumPy, to check against.
 """
 
 from __future__ import annotations
@@ -151,3 +156,25 @@ def with_softmax(model: keras.Model, *, name: str | None = None) -> keras.Model:
     inputs = keras.Input(shape=model.inputs[0].shape[1:], name="image")
     outputs = keras.layers.Softmax(dtype="float32", name="probabilities")(model(inputs))
     return keras.Model(inputs, outputs, name=name or model.name.removesuffix("_logits"))
+
+
+def logits_distillation(temperature: float) -> Any:
+    """``keras.distillation.LogitsDistillation`` at ``temperature`` that computes T² · KL(teacher ‖ student).
+
+    Passes ``loss=keras.losses.KLDivergence()`` explicitly (see the module docstring for why the
+    default string does not work in Keras 3.15.1); :func:`distillation_loss_reference` checks it.
+    Taught in notebook 10.
+    """
+    return keras.distillation.LogitsDistillation(temperature=temperature, loss=keras.losses.KLDivergence())
+
+
+def distillation_loss_reference(teacher_logits: Any, student_logits: Any, temperature: float) -> float:
+    """Hinton et al.'s soft-target loss in NumPy: T² · mean over the batch of KL(softmax(t/T) ‖ softmax(s/T))."""
+
+    def log_softmax(z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=np.float64) / temperature
+        z = z - z.max(axis=-1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+    log_p, log_q = log_softmax(teacher_logits), log_softmax(student_logits)
+    return float(temperature**2 * np.mean(np.sum(np.exp(log_p) * (log_p - log_q), axis=-1)))

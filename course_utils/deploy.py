@@ -96,7 +96,9 @@ def tflite_interpreter_class() -> tuple[Any, str]:
         return tf.lite.Interpreter, f"tf.lite.Interpreter (TensorFlow {tf.__version__}, deprecated)"
 
 
-def convert_to_tflite(model: Any, representative: np.ndarray) -> dict[str, bytes]:
+def convert_to_tflite(
+    model: Any, representative: np.ndarray, *, saved_model: str | Path | None = None
+) -> dict[str, bytes]:
     """TensorFlow only: the Keras model as TFLite flatbuffers, ``"float32"`` and full-integer ``"int8"``.
 
     The route Keras 3 supports: ``model.export(folder)`` writes a SavedModel, and
@@ -105,15 +107,18 @@ def convert_to_tflite(model: Any, representative: np.ndarray) -> dict[str, bytes
     images (float32, shaped like the model's input without the batch axis), from which the converter
     measures the range of every activation and picks its int8 scale and zero point. In the int8
     model, weights, activations, input and output are all int8; :class:`TfliteClassifier` converts
-    float images in and probabilities out. Taught in notebook 10.
+    float images in and probabilities out. ``saved_model``: a folder ``model.export()`` already wrote
+    for this model, to convert instead of exporting again. Taught in notebook 10.
     """
     import tensorflow as tf  # TF-only: TFLite
 
     representative = np.asarray(representative, dtype=np.float32)
     if representative.ndim < 2 or len(representative) == 0:
         raise ValueError(f"representative must be a non-empty batch of images, got shape {representative.shape}")
-    with tempfile.TemporaryDirectory() as folder:
-        model.export(folder, format="tf_saved_model", verbose=False)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = str(saved_model) if saved_model is not None else scratch
+        if saved_model is None:
+            model.export(folder, format="tf_saved_model", verbose=False)
         flat = tf.lite.TFLiteConverter.from_saved_model(folder).convert()
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]

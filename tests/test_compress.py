@@ -70,3 +70,15 @@ def test_logits_model_gives_the_softmax_inputs() -> None:
     np.testing.assert_allclose(back.predict(x, verbose=0), probabilities, atol=1e-5)
     with pytest.raises(ValueError, match="softmax"):
         compress.logits_model(logits)  # already ends without a softmax
+
+
+@pytest.mark.parametrize("temperature", [1.0, 4.0])
+def test_logits_distillation_computes_hintons_soft_target_loss(temperature: float) -> None:
+    rng = np.random.default_rng(4)
+    teacher, student = rng.normal(0, 3, (6, 10)), rng.normal(0, 3, (6, 10))
+    loss = compress.logits_distillation(temperature)
+    got = float(keras.ops.convert_to_numpy(loss.compute_loss(teacher.astype("float32"), student.astype("float32"))))
+    expected = compress.distillation_loss_reference(teacher, student, temperature)
+    assert expected > 0
+    assert got == pytest.approx(expected, rel=1e-3)
+    assert compress.distillation_loss_reference(teacher, teacher, temperature) == pytest.approx(0.0, abs=1e-12)

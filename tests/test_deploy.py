@@ -93,3 +93,62 @@ def test_quantise_uses_the_stored_scale_and_zero_point(flatbuffers: dict) -> Non
 def test_convert_rejects_an_empty_representative_set(tiny_model: keras.Model) -> None:
     with pytest.raises(ValueError, match="representative"):
         deploy.convert_to_tflite(tiny_model, np.zeros((0, 28, 28, 1), np.float32))
+
+
+def test_sizes_count_files_and_folders_and_zeros_compress(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    (tmp_path / "noise.bin").write_bytes(rng.bytes(20_000))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "zeros.bin").write_bytes(bytes(20_000))
+    assert deploy.file_size(tmp_path / "noise.bin") == 20_000
+    assert deploy.file_size(tmp_path) == 40_000
+    assert deploy.gzip_size(tmp_path / "sub" / "zeros.bin") < 200  # zeros nearly vanish
+    assert deploy.gzip_size(tmp_path / "noise.bin") > 19_000  # noise does not compress
+    assert deploy.gzip_size(bytes(20_000)) == deploy.gzip_size(tmp_path / "sub" / "zeros.bin")
+
+
+def test_keras_predictor_and_measure(tiny_model: keras.Model, images: np.ndarray) -> None:
+    predict = deploy.keras_predictor(tiny_model)
+    expected = tiny_model.predict(images, verbose=0)
+    np.testing.assert_allclose(predict(images[:3]), expected[:3], atol=1e-5)
+    np.testing.assert_allclose(predict(images[:1]), expected[:1], atol=1e-5)
+    labels = expected.argmax(1)
+    labels[:8] = (labels[:8] + 1) % 10  # 8 of 80 wrong on purpose
+    row = deploy.measure(predict, images, labels, runs=5, batch_size=16)
+    assert row["test_acc"] == pytest.approx(72 / 80)
+    assert row["latency_ms"] > 0 and row["p90_ms"] >= row["latency_ms"] and row["images_per_s"] > 0
+
+
+def test_keras_int8_quantizes_dense_layers_only_and_leaves_the_original(tiny_model: keras.Model, images) -> None:
+    before = [w.copy() for w in tiny_model.get_weights()]
+    quantized, changed = deploy.keras_int8(tiny_model)
+    assert changed == [layer.name for layer in tiny_model.layers if isinstance(layer, keras.layers.Dense)]
+    assert any(w.dtype == "int8" for w in quantized.weights)
+    assert all(np.array_equal(a, b) for a, b in zip(before, tiny_model.get_weights()))
+    expected = tiny_model.predict(images, verbose=0)
+    got = quantized.predict(images, verbose=0)
+    assert np.mean(got.argmax(1) == expected.argmax(1)) >= 0.9
+
+
+def test_saved_model_export_is_reused_by_the_converter(tiny_model: keras.Model, images, tmp_path) -> None:
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("SavedModel export needs the TensorFlow backend")
+    folder = deploy.export_saved_model(tiny_model, tmp_path / "saved")
+    assert (folder / "saved_model.pb").is_file() and deploy.file_size(folder) > 0
+    layer = keras.layers.TFSMLayer(str(folder), call_endpoint="serve")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(images[:4])), tiny_model.predict(images[:4], verbose=0), atol=1e-5
+    )
+    flatbuffers = deploy.convert_to_tflite(tiny_model, images[:20], saved_model=folder)
+    classifier = deploy.TfliteClassifier(flatbuffers["float32"])
+    np.testing.assert_allclose(
+        classifier.probabilities(images[:4]), tiny_model.predict(images[:4], verbose=0), atol=1e-5
+    )
+
+
+def test_onnx_export_runs_in_onnxruntime(tiny_model: keras.Model, images, tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    path = deploy.export_onnx(tiny_model, tmp_path / "tiny.onnx")
+    onnx_model = deploy.OnnxClassifier(path)
+    np.testing.assert_allclose(onnx_model.probabilities(images), tiny_model.predict(images, verbose=0), atol=1e-5)
