@@ -15,6 +15,8 @@ One module per topic, imported explicitly (``from course_utils import data, runt
 - :mod:`course_utils.deploy`: TFLite/LiteRT, SavedModel and ONNX export, latency and size (notebook 10);
 - :mod:`course_utils.serve`: the digit model as an HTTP service, input checks, drift monitor (notebook 10, ``make serve``);
 - :mod:`course_utils.recsys`: MovieLens, leave-one-out splits, candidate sampling, HR/NDCG at k (notebook 13);
+- :mod:`course_utils.costs`: training compute, time, money, memory and serving cost; the scaling laws (notebook 14);
+- :mod:`course_utils.glossary`: links to the bilingual glossary (notebook 14);
 - :mod:`course_utils.bench`: ``make bench``, the two recipes measured side by side.
 
 Each helper's docstring names the notebook that teaches it.
