@@ -530,7 +530,7 @@ def keyword_cnn(
     x = normalise(inputs)
     for width in filters:
         x = layers.Conv1D(width, 5, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.ReLU()(x)
         x = layers.MaxPooling1D(2)(x)
     x = layers.GlobalMaxPooling1D()(x)

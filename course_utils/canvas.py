@@ -111,7 +111,7 @@ def make_canvases(
     digits_per_canvas: tuple[int, int] = (1, 3),
     digit_sides: tuple[int, int] = (20, 28),
     fragments_per_canvas: tuple[int, int] = (3, 6),
-    fragment_sides: tuple[int, int] = (8, 13),
+    fragment_sides: tuple[int, int] = (6, 10),
     noise: float = 0.08,
     seed: int = 0,
 ) -> Canvases:
@@ -413,7 +413,7 @@ def _conv_block(x: Any, filters: int) -> Any:
 
     for _ in range(2):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)  # short runs: running statistics catch up fast
         x = layers.ReLU()(x)
     return x
 
