@@ -437,46 +437,63 @@ def ex10_int8_code(answer: object, value: float, *, scale: float, zero_point: in
     return verdict(got == expected, "q = round(x / scale) + zero_point, clipped to [-128, 127]")
 
 
-# notebook 12
+# --------------------------------------------------------------------------- notebook 11
+# Language: perplexity of a uniform model, the size of multi-head attention, top-p sampling.
 
 
-def ex12_box_iou(answer: float) -> Feedback:
-    """Exercise 1 of notebook 12: the IoU of the boxes [0, 0, 20, 20] and [10, 10, 30, 30], by hand."""
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return verdict(False, "answer with one number between 0 and 1")
-    if abs(value - 100 / 400) < 1e-3:
-        return verdict(False, "that is the overlap divided by one box's area; divide by the area of the union")
-    if abs(value - 100 / 800) < 1e-3:
-        return verdict(False, "the union counts the overlap once, not twice: area A + area B - overlap")
-    return close_to(value, 1 / 7, rel=1e-2, hint="overlap area / (area A + area B - overlap area)")
+def ex11_uniform_perplexity(answer: float, vocab_size: int) -> Feedback:
+    """Notebook 11, exercise 1: the perplexity of a model that gives all ``vocab_size`` tokens the same probability."""
+    return close_to(
+        answer,
+        float(vocab_size),
+        rel=1e-3,
+        hint="perplexity = exp(mean of -log p); here p is the same for every character",
+    )
 
 
-def ex12_average_precision(answer: float) -> Feedback:
-    """Exercise 2 of notebook 12: VOC's AP of the ranking hit, miss, hit, hit with four true digits."""
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return verdict(False, "answer with one number between 0 and 1")
-    uninterpolated = 0.25 * (1 + 2 / 3 + 3 / 4)
-    if abs(value - uninterpolated) < 1e-3:
-        return verdict(
-            False, "VOC first makes precision monotone: at each recall take the best precision at that recall or higher"
-        )
-    if abs(value - 2.5 / 3) < 1e-3 or abs(value - (1 + 0.75 + 0.75) / 3) < 1e-3:
-        return verdict(False, "recall is divided by all four true digits, including the one never found")
-    return close_to(value, 0.625, rel=1e-3, hint="sum over recall steps of (recall step) x (interpolated precision)")
-
-
-def ex12_num_frames(answer: int, *, seconds: float, sample_rate: int = 16000, frame_step: int = 160) -> Feedback:
-    """Exercise 3 of notebook 12: how many log-mel frames a clip of ``seconds`` gives (centred STFT)."""
-    samples = int(round(seconds * sample_rate))
-    expected = 1 + samples // frame_step
+def ex11_attention_parameters(answer: int, *, embed_dim: int, num_heads: int) -> Feedback:
+    """Notebook 11, exercise 2: parameters of ``MultiHeadAttention(num_heads, key_dim=embed_dim // num_heads)``."""
+    key_dim = embed_dim // num_heads
+    projection = embed_dim * num_heads * key_dim + num_heads * key_dim  # one of Q, K, V: kernel and bias
+    expected = 3 * projection + num_heads * key_dim * embed_dim + embed_dim  # plus the output projection
     try:
         got = int(answer)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return verdict(False, "answer with one whole number")
-    if got == expected - 1:
-        return verdict(False, "count the frame centred on the very first sample too")
-    return verdict(got == expected, "one frame every frame_step samples, centred, starting at sample 0")
+    if got == expected - 3 * num_heads * key_dim - embed_dim:
+        return verdict(False, "every projection has a bias too")
+    if got == 3 * projection:
+        return verdict(False, "the heads are mixed back to the model width by an output projection: count it")
+    return verdict(got == expected, "count the query, key, value and output projections: kernel and bias each")
+
+
+def ex11_top_p_filter(top_p_filter: object) -> Feedback:
+    """Notebook 11, exercise 3: a function ``top_p_filter(logits, p)`` keeping the smallest set reaching mass ``p``."""
+    import numpy as np
+
+    if not callable(top_p_filter):
+        return verdict(False, "pass the function itself, e.g. check.ex11_top_p_filter(top_p_filter)")
+    cases = [
+        (np.log([0.5, 0.3, 0.15, 0.05]), 0.7, {0, 1}),
+        (np.log([0.5, 0.3, 0.15, 0.05]), 0.5, {0}),
+        (np.log([0.05, 0.15, 0.3, 0.5]), 0.9, {1, 2, 3}),
+        (np.array([2.0, 0.0, 1.0]), 1.0, {0, 1, 2}),
+        (np.array([3.0, 1.0, 2.0, 0.5]), 0.1, {0}),
+    ]
+    for logits, p, expected in cases:
+        try:
+            result = np.asarray(top_p_filter(logits.copy(), p), dtype=float)
+        except Exception as err:  # a learner's function may fail in any way; say how
+            return verdict(False, f"top_p_filter(..., p={p}) raised {type(err).__name__}: {err}")
+        if result.shape != logits.shape:
+            return verdict(False, f"return an array shaped like the logits {logits.shape}, got {result.shape}")
+        kept = set(np.flatnonzero(np.isfinite(result)).tolist())
+        if kept and not np.allclose(result[sorted(kept)], logits[sorted(kept)]):
+            return verdict(False, "leave the kept logits unchanged (only the others become -inf)")
+        if kept != expected:
+            return verdict(
+                False,
+                f"with p={p} you kept {len(kept)} token(s): keep the most likely ones, in order, until their "
+                "probabilities add up to at least p (the token that crosses p is kept)",
+            )
+    return verdict(True, "")

@@ -487,15 +487,21 @@ def generate(
 ) -> str:
     """Continue ``prompt`` by ``num_tokens`` characters, one :func:`sample_next_token` at a time.
 
-    The model sees at most the last ``context`` characters. Deterministic for a given ``seed``.
+    The model sees at most the last ``context`` characters. Each step feeds one window of exactly
+    ``context`` ids, padded on the right, and reads the logits at the last real position: the
+    causal mask keeps the padding (which lies in the future) from changing them, and one input
+    shape means the compiled predict function is built once. Deterministic for a given ``seed``.
     Taught in notebook 11.
     """
     rng = np.random.default_rng(seed)
     ids = list(vocab.encode(prompt)) or [1]  # an empty prompt starts from <unk>
     start = len(ids)
+    window = np.zeros((1, context), dtype=np.int32)
     for _ in range(num_tokens):
-        window = np.array([ids[-context:]], dtype=np.int32)
-        logits = keras.ops.convert_to_numpy(model(window, training=False))[0, -1]
+        recent = ids[-context:]
+        window[0, :] = 0
+        window[0, : len(recent)] = recent
+        logits = np.array(model.predict_on_batch(window)[0, len(recent) - 1], dtype=np.float64)
         logits[0] = -np.inf  # never emit padding
         ids.append(sample_next_token(logits, temperature=temperature, top_k=top_k, rng=rng))
     return prompt + vocab.decode(ids[start:])
@@ -527,15 +533,17 @@ def attention_by_hand(layer: layers.MultiHeadAttention, x: np.ndarray, mask: np.
 def cjk_font() -> str | None:
     """The name of an installed font that draws Chinese characters, or None (then label by position).
 
-    Matplotlib's default font has no CJK glyphs; this looks for any installed font that maps
-    "中" and "好" to glyphs. Taught in notebook 11.
+    Matplotlib's default font has no CJK glyphs; this looks for an installed font that maps "中",
+    "好" and "差" to three different glyphs (a fallback font such as "Last Resort" maps a whole
+    Unicode block to one placeholder glyph, which would draw boxes). Taught in notebook 11.
     """
     from matplotlib import font_manager, ft2font
 
     for entry in font_manager.fontManager.ttflist:
         try:
             font = ft2font.FT2Font(entry.fname)
-            if font.get_char_index(ord("中")) and font.get_char_index(ord("好")):
+            glyphs = {font.get_char_index(ord(char)) for char in "中好差"}
+            if 0 not in glyphs and len(glyphs) == 3:
                 return entry.name
         except (OSError, RuntimeError, ValueError):
             continue
