@@ -11,6 +11,7 @@ One module per topic, imported explicitly (``from course_utils import data, runt
 - :mod:`course_utils.train`: devices, tf.data, mixed precision, distribution, callbacks (notebook 06);
 - :mod:`course_utils.recipes`: the article's training recipe and the course's faster one (notebook 06);
 - :mod:`course_utils.evaluation`: your own digit, worst mistakes, calibration (notebook 07);
+- :mod:`course_utils.fewlabels`: pretext tasks, pseudo-labels, linear probes, transfer, feature maps (notebook 09);
 - :mod:`course_utils.compress`: magnitude pruning masks, logits for distillation (notebook 10);
 - :mod:`course_utils.deploy`: TFLite/LiteRT, SavedModel and ONNX export, latency and size (notebook 10);
 - :mod:`course_utils.serve`: the digit model as an HTTP service, input checks, drift monitor (notebook 10, ``make serve``);
