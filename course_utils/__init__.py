@@ -15,6 +15,7 @@ One module per topic, imported explicitly (``from course_utils import data, runt
 - :mod:`course_utils.compress`: magnitude pruning masks, logits for distillation (notebook 10);
 - :mod:`course_utils.deploy`: TFLite/LiteRT, SavedModel and ONNX export, latency and size (notebook 10);
 - :mod:`course_utils.serve`: the digit model as an HTTP service, input checks, drift monitor (notebook 10, ``make serve``);
+- :mod:`course_utils.text`: Chinese reviews, characters as tokens, a Transformer encoder, a tiny GPT (notebook 11);
 - :mod:`course_utils.recsys`: MovieLens, leave-one-out splits, candidate sampling, HR/NDCG at k (notebook 13);
 - :mod:`course_utils.costs`: training compute, time, money, memory and serving cost; the scaling laws (notebook 14);
 - :mod:`course_utils.glossary`: links to the bilingual glossary (notebook 14);
