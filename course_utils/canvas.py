@@ -565,6 +565,8 @@ def draw_boxes(
             continue
         # pixel edges: pixel j spans j - 0.5 .. j + 0.5 in imshow's coordinates
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=color, linewidth=1.5))
-        text = f"{label}" if scores is None else f"{label} {scores[k]:.2f}"
-        ax.text(x0 - 0.5, y0 - 1.5, text, color=color, fontsize=8, va="bottom")
+        if scores is None:  # true boxes: the class below the box, so detections can label above it
+            ax.text(x0 - 0.5, y1 + 0.5, f"{label}", color=color, fontsize=8, va="top")
+        else:
+            ax.text(x0 - 0.5, y0 - 1.5, f"{label} {scores[k]:.2f}", color=color, fontsize=8, va="bottom")
     return ax
