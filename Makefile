@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 KERNEL_STAMP := $(VENV)/.kernel
 NB     ?= notebooks/*.ipynb
 
-.PHONY: help install lab docs test test-unit test-notebooks lint format bench serve notebooks-clean notebooks-record notebooks-check clean
+.PHONY: help install lab docs slides assignments hub test test-unit test-notebooks lint format bench serve notebooks-clean notebooks-record notebooks-check clean
 
 help:
 	@echo "make lab               set up .venv if missing, then open JupyterLab on the course"
@@ -17,6 +17,9 @@ help:
 	@echo "make format            ruff format, then ruff's safe fixes"
 	@echo "make install           set up .venv alone (re-installs when pyproject.toml changes)"
 	@echo "make docs              the course as a static website in build/site/ (FAST=1: fast mode)"
+	@echo "make slides            each notebook as reveal.js slides in build/slides/ (FAST=1; NB=notebooks/07_*.ipynb)"
+	@echo "make assignments       nbgrader student release in build/assignments/ (NB=\"04a_math_networks 07_evaluate:3\")"
+	@echo "make hub               JupyterHub for a class on 127.0.0.1:8000 (deploy/jupyterhub_config.py, deploy/README.md)"
 	@echo "make bench             benchmark the article's recipe against the course's (QUICK=1: tiny run)"
 	@echo "make serve             the digit model as an HTTP service on 127.0.0.1:8000 (MODEL=file.keras|.tflite, PORT=...)"
 	@echo "make notebooks-clean   strip outputs and metadata noise from notebooks (NB=...)"
@@ -78,6 +81,20 @@ format: install
 # test run's executed notebooks). Only missing or changed notebooks are executed.
 docs: install
 	$(BIN)/python tools/build_docs.py --mode $(if $(FAST),fast,full)
+
+# reveal.js slides from the same executed copies as the docs (no notebook executed twice); offline.
+slides: install
+	$(BIN)/python tools/slides.py --mode $(if $(FAST),fast,full) $(if $(filter notebooks/*.ipynb,$(NB)),,$(NB))
+
+# nbgrader: source/ (solutions marked, hidden checker tests) and release/ (the student version). NB: notebook
+# names, NAME:1,3 for chosen exercises; default: tools/assignments.py's DEFAULT_SET. CHECK=1 also autogrades
+# the worked solutions (full marks expected).
+assignments: install
+	$(BIN)/python tools/assignments.py $(if $(CHECK),check,release) $(if $(filter notebooks/*.ipynb,$(NB)),,$(NB))
+
+# A class on one server, loopback only (deploy/README.md: a real class, Kubernetes, Binder).
+hub: install
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyterhub -f deploy/jupyterhub_config.py
 
 bench: install
 	$(BIN)/python -m course_utils.bench $(if $(QUICK),--quick,)

@@ -102,7 +102,8 @@ def parse_selection(items: list[str]) -> dict[str, set[int] | None]:
     """``["04a_math_networks", "07_evaluate:3"]`` -> ``{"04a_math_networks": None, "07_evaluate": {3}}``."""
     chosen: dict[str, set[int] | None] = {}
     for item in items:
-        name, _, numbers = item.removesuffix(".ipynb").rpartition("/")[2].partition(":")
+        path, _, numbers = item.partition(":")
+        name = Path(path).name.removesuffix(".ipynb")
         if not (NOTEBOOKS / f"{name}.ipynb").is_file():
             known = ", ".join(path.stem for path in sorted(NOTEBOOKS.glob("*.ipynb")))
             raise SystemExit(f"{item!r}: no notebooks/{name}.ipynb. Course notebooks: {known}")
