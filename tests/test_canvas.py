@@ -165,3 +165,16 @@ def test_component_baseline_finds_isolated_digits() -> None:
         found = canvas.component_detections(image, templates)
         assert len(found.boxes) == len(boxes)
         assert canvas.box_iou(found.boxes, boxes).max(axis=0).min() > 0.99
+
+
+def test_draw_boxes_labels_true_and_found_boxes() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    canvas.draw_boxes(ax, (TRUE_BOXES[0], TRUE_CLASSES[0]))
+    canvas.draw_boxes(ax, _det([[0, 0, 10, 10], [1, 1, 5, 5]], [0.9, 0.1], [1, 2]), min_score=0.5)
+    assert len(ax.patches) == 3 and [t.get_text() for t in ax.texts] == ["1", "2", "1 0.90"]
+    plt.close(fig)
