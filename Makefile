@@ -23,7 +23,7 @@ help:
 	@echo "make bench             benchmark the article's recipe against the course's (QUICK=1: tiny run)"
 	@echo "make serve             the digit model as an HTTP service on 127.0.0.1:8000 (MODEL=file.keras|.tflite, PORT=...)"
 	@echo "make notebooks-clean   strip outputs and metadata noise from notebooks (NB=...)"
-	@echo "make notebooks-record  re-record the outputs nbval checks (NB=notebooks/04_math.ipynb)"
+	@echo "make notebooks-record  re-record the outputs nbval checks (NB=notebooks/04a_math_networks.ipynb)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,7 +62,7 @@ test: install
 	$(BIN)/python -m pytest
 
 test-unit: install
-	$(BIN)/python -m pytest -m "not notebooks and not browser and not docs"
+	$(BIN)/python -m pytest -m "not notebooks and not browser and not docs and not hub"
 
 # NB: space-separated notebook paths or globs (default: all of them).
 test-notebooks: install

@@ -1,7 +1,7 @@
 """Test-wide settings: fast, offline, quiet, and hermetic.
 
 Loaded as a pytest plugin (``-p testenv`` in pyproject.toml), so the settings hold however pytest
-is started, `pytest notebooks/04_math.ipynb` included. Set at import, before any kernel starts,
+is started (`pytest tests/test_notebooks.py`, `make test-notebooks NB=...`). Set at import, before any kernel starts,
 so papermill's and nbval's kernels inherit them.
 """
 

@@ -1,7 +1,7 @@
 """Keep committed notebooks clean, and record the outputs that nbval checks.
 
     python tools/nbtools.py clean  notebooks/*.ipynb   # strip outputs, counts and metadata noise
-    python tools/nbtools.py record notebooks/04_math.ipynb  # run fast, keep checked outputs only
+    python tools/nbtools.py record notebooks/04b_math_layers.ipynb  # run fast, keep checked outputs only
     python tools/nbtools.py check  notebooks/*.ipynb   # exit 1 if a notebook is not clean
 
 (`make notebooks-clean`, `make notebooks-record NB=...` run these from the venv.)
