@@ -26,7 +26,7 @@ deploy/README.md for a systemdspawner configuration and how much memory a learne
 Settings from the environment: ``COURSE_HUB_STATE`` (database, cookie secret, homes; default
 ``build/hub``), ``COURSE_HUB_PORT`` (8000), ``COURSE_HUB_TOKEN`` (the service token; generated into the
 state folder if unset), ``COURSE_HUB_PASSWORD``, and ``COURSE_FAST``, ``COURSE_MODE``,
-``COURSE_OFFLINE``, ``COURSE_DATA_DIR``, which the learners' kernels inherit.
+``COURSE_OFFLINE``, ``COURSE_DATA_DIR``, ``COURSE_CACHE_DIR``, which the learners' kernels inherit.
 """
 
 # ruff: noqa: F821 (JupyterHub's config loader defines get_config and c)
@@ -103,7 +103,7 @@ c.Spawner.start_timeout = 180
 c.Spawner.mem_limit = "4G"  # documented, not enforced by this spawner (see the docstring)
 c.Spawner.cpu_limit = 1.0
 
-_passed_on = ("COURSE_FAST", "COURSE_MODE", "COURSE_OFFLINE", "COURSE_DATA_DIR", "KERAS_BACKEND")
+_passed_on = ("COURSE_FAST", "COURSE_MODE", "COURSE_OFFLINE", "COURSE_DATA_DIR", "COURSE_CACHE_DIR", "KERAS_BACKEND")
 c.Spawner.environment = {name: os.environ[name] for name in _passed_on if name in os.environ}
 c.Spawner.environment.setdefault("COURSE_OFFLINE", "1")  # a class does not download data at lesson time
 # Every learner reads the data cache of the account that runs the Hub (filled by `make install`).

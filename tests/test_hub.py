@@ -150,44 +150,51 @@ async def _run_notebook(client: httpx.AsyncClient, ws_base: str, headers: dict, 
     socket_ = await websocket_connect(
         HTTPRequest(f"{ws_base}{api}/kernels/{kernel_id}/channels", headers=headers), max_message_size=2**28
     )
-    errors = []
+    errors: list[str] = []
+
+    async def run(source: str) -> str:
+        """Execute ``source`` on the kernel; returns its stdout, records any error in ``errors``."""
+        msg_id = uuid.uuid4().hex
+        header = {"msg_id": msg_id, "msg_type": "execute_request", "username": name, "session": msg_id}
+        request = {
+            "header": {**header, "version": "5.3"},
+            "parent_header": {},
+            "metadata": {},
+            "content": {"code": source, "silent": False, "store_history": True, "allow_stdin": False},
+            "channel": "shell",
+            "buffers": [],
+        }
+        await socket_.write_message(json.dumps(request))
+        stdout, replied, idle = [], False, False
+        while not (replied and idle):  # the shell reply and iopub's last messages may come in either order
+            raw = await asyncio.wait_for(socket_.read_message(), timeout=RUN_S)
+            assert raw is not None, f"{name}: the kernel's websocket closed"
+            if isinstance(raw, bytes):
+                continue  # a binary frame (widget buffers): not a reply we wait for
+            message = json.loads(raw)
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if message["msg_type"] == "stream" and message["content"]["name"] == "stdout":
+                stdout.append(message["content"]["text"])
+            if message["msg_type"] == "error":
+                errors.append(f"{message['content']['ename']}: {message['content']['evalue']}")
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                idle = True
+            if message["channel"] == "shell" and message["msg_type"] == "execute_reply":
+                replied = True
+                if message["content"]["status"] != "ok":
+                    errors.append(f"cell failed: {source[:80]!r}")
+        return "".join(stdout)
+
     try:
         for cell in cells:
-            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            msg_id = uuid.uuid4().hex
-            request = {
-                "header": {
-                    "msg_id": msg_id,
-                    "msg_type": "execute_request",
-                    "username": name,
-                    "session": msg_id,
-                    "version": "5.3",
-                },
-                "parent_header": {},
-                "metadata": {},
-                "content": {"code": source, "silent": False, "store_history": True, "allow_stdin": False},
-                "channel": "shell",
-                "buffers": [],
-            }
-            await socket_.write_message(json.dumps(request))
-            while True:
-                raw = await asyncio.wait_for(socket_.read_message(), timeout=RUN_S)
-                assert raw is not None, f"{name}: the kernel's websocket closed"
-                if isinstance(raw, bytes):
-                    continue  # a binary frame (buffers): not a reply we wait for
-                message = json.loads(raw)
-                if message.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                if message["msg_type"] == "error":
-                    errors.append(f"{message['content']['ename']}: {message['content']['evalue']}")
-                if message["channel"] == "shell" and message["msg_type"] == "execute_reply":
-                    if message["content"]["status"] != "ok":
-                        errors.append(f"cell failed: {source[:80]!r}")
-                    break
+            await run("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
+        # The kernel's peak memory (Linux reports KiB): what a per-learner memory limit must allow.
+        peak_kib = await run("import resource\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     finally:
         socket_.close()
         await client.delete(f"{api}/sessions/{session.json()['id']}")
-    return {"user": name, "cells": len(cells), "errors": errors}
+    return {"user": name, "cells": len(cells), "errors": errors, "peak_mib": int(peak_kib.strip() or 0) // 1024}
 
 
 async def _class(base: str, headers: dict) -> list[dict]:
@@ -217,4 +224,5 @@ def test_three_learners_run_notebook_00_at_once(hub):
     assert [r["user"] for r in results] == list(USERS)
     for result in results:
         assert result["cells"] >= 5 and not result["errors"], (result, log.read_text()[-3000:])
-    print(f"3 servers started and notebook 00 run in each, at once, in {seconds:.0f} s")
+    peaks = ", ".join(f"{r['user']} {r['peak_mib']} MiB" for r in results)
+    print(f"3 servers started and notebook 00 run in each, at once, in {seconds:.0f} s; kernels' peak memory: {peaks}")
