@@ -65,3 +65,4 @@ def test_decks_have_slides_and_load_nothing_from_the_network(tmp_path: Path):
             if not ref.startswith("data:"):
                 assert (deck.parent / ref.split("?")[0]).is_file(), f"{deck.name}: {ref} is missing"
         assert "vendor/reveal.js/dist/reveal.js" in html and "vendor/mathjax2/MathJax.js" in html
+        assert 'href="01_background.slides.html"' in html, "the link to the next notebook goes to its deck"

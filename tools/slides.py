@@ -10,7 +10,8 @@ Slide types are assigned at conversion time, on an in-memory copy; the source no
 metadata and are not changed. The rule: a Markdown cell whose first line is an H1 or H2 heading starts a
 slide, an H3 heading starts a sub-slide (reveal.js's vertical slide), a cell tagged ``solution`` is left
 out (a worked solution is not lecture material; the notebook has it), and every other cell follows the
-slide before it. A cell that already has ``slideshow`` metadata keeps it.
+slide before it. A cell that already has ``slideshow`` metadata keeps it. Links to another course
+notebook point at its deck (``01_background.slides.html``).
 
 Offline: the reveal template loads reveal.js, require.js, jQuery, MathJax 2, Font Awesome and mermaid
 from CDNs by default. Here ``SlidesExporter.reveal_url_prefix``, ``require_js_url``, ``jquery_url``,
@@ -39,6 +40,7 @@ OUT = ROOT / "build" / "slides"
 #: What the slides load, as folders of the vendored copy.
 VENDORED = ("reveal.js", "requirejs", "jquery", "font-awesome", "mathjax2", "mermaid")
 HEADING = re.compile(r"^(#{1,3})\s")
+NOTEBOOK_LINK = re.compile(r'href="(\d\d[ab]?_\w+)\.ipynb')
 
 
 def slide_type(cell: nbformat.NotebookNode) -> str:
@@ -98,6 +100,8 @@ def convert(executed: Path, out: Path) -> Path:
     """Write ``out/<notebook>.slides.html`` from one executed notebook and return its path."""
     notebook = with_slide_metadata(nbformat.read(str(executed), as_version=4))
     body, _ = exporter().from_notebook_node(notebook, resources={"metadata": {"name": executed.stem}})
+    # Links to other course notebooks ("[next](01_background.ipynb)") go to their decks.
+    body = NOTEBOOK_LINK.sub(lambda match: f'href="{match.group(1)}.slides.html', body)
     target = out / f"{executed.stem}.slides.html"
     target.write_text(body, encoding="utf-8")
     return target
