@@ -397,5 +397,5 @@ def plot_feature_maps(maps: Mapping[str, np.ndarray], labels: np.ndarray, *, tit
         ax.set_yticks([])
     fig.colorbar(scatter, ax=axes[0].tolist(), ticks=range(10), label="digit", shrink=0.8)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1.04)
     return fig
