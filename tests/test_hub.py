@@ -191,10 +191,16 @@ async def _run_notebook(client: httpx.AsyncClient, ws_base: str, headers: dict, 
             await run("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
         # The kernel's peak memory (Linux reports KiB): what a per-learner memory limit must allow.
         peak_kib = await run("import resource\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+        # A failing cell must be seen as one (else a clean run would prove nothing).
+        before = len(errors)
+        await run("raise RuntimeError('probe')")
+        probe_seen = errors[before:] == ["RuntimeError: probe", "cell failed: \"raise RuntimeError('probe')\""]
+        del errors[before:]
     finally:
         socket_.close()
         await client.delete(f"{api}/sessions/{session.json()['id']}")
-    return {"user": name, "cells": len(cells), "errors": errors, "peak_mib": int(peak_kib.strip() or 0) // 1024}
+    peak_mib = int(peak_kib.strip() or 0) // 1024
+    return {"user": name, "cells": len(cells), "errors": errors, "peak_mib": peak_mib, "probe_seen": probe_seen}
 
 
 async def _class(base: str, headers: dict) -> list[dict]:
@@ -224,5 +230,6 @@ def test_three_learners_run_notebook_00_at_once(hub):
     assert [r["user"] for r in results] == list(USERS)
     for result in results:
         assert result["cells"] >= 5 and not result["errors"], (result, log.read_text()[-3000:])
+        assert result["probe_seen"], f"{result['user']}: a failing cell went unnoticed"
     peaks = ", ".join(f"{r['user']} {r['peak_mib']} MiB" for r in results)
     print(f"3 servers started and notebook 00 run in each, at once, in {seconds:.0f} s; kernels' peak memory: {peaks}")
