@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 KERNEL_STAMP := $(VENV)/.kernel
 NB     ?= notebooks/*.ipynb
 
-.PHONY: help install lab docs slides assignments hub test test-unit test-notebooks lint format bench serve notebooks-clean notebooks-record notebooks-check clean
+.PHONY: help install lab docs slides assignments hub test test-unit test-notebooks lint format bench bench-notebooks serve notebooks-clean notebooks-record notebooks-check clean
 
 help:
 	@echo "make lab               set up .venv if missing, then open JupyterLab on the course"
@@ -20,7 +20,8 @@ help:
 	@echo "make slides            each notebook as reveal.js slides in build/slides/ (FAST=1; NB=notebooks/07_*.ipynb)"
 	@echo "make assignments       nbgrader student release in build/assignments/ (NB=\"04a_math_networks 07_evaluate:3\")"
 	@echo "make hub               JupyterHub for a class on 127.0.0.1:8000 (deploy/jupyterhub_config.py, deploy/README.md)"
-	@echo "make bench             benchmark the article's recipe against the course's (QUICK=1: tiny run)"
+	@echo "make bench             benchmark the article's recipe against the course's (QUICK=1: tiny run; BACKEND=jax)"
+	@echo "make bench-notebooks   every notebook in full mode: seconds and peak memory in build/notebook-bench.md"
 	@echo "make serve             the digit model as an HTTP service on 127.0.0.1:8000 (MODEL=file.keras|.tflite, PORT=...)"
 	@echo "make notebooks-clean   strip outputs and metadata noise from notebooks (NB=...)"
 	@echo "make notebooks-record  re-record the outputs nbval checks (NB=notebooks/04a_math_networks.ipynb)"
@@ -96,8 +97,13 @@ assignments: install
 hub: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyterhub -f deploy/jupyterhub_config.py
 
+# BACKEND=jax (or torch): the same recipes under that Keras backend (pip install -e ".[jax]" first).
 bench: install
-	$(BIN)/python -m course_utils.bench $(if $(QUICK),--quick,)
+	$(if $(BACKEND),KERAS_BACKEND=$(BACKEND) ,)$(BIN)/python -m course_utils.bench $(if $(QUICK),--quick,)
+
+# Every notebook in full mode (papermill): seconds and peak kernel memory in build/notebook-bench.md (NB=...).
+bench-notebooks: install
+	$(BIN)/python tools/bench_notebooks.py $(if $(filter notebooks/*.ipynb,$(NB)),,$(NB))
 
 # Notebook 10: FastAPI + uvicorn on loopback; without MODEL, notebook 06's saved model (trained if missing).
 serve: install

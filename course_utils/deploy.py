@@ -212,9 +212,9 @@ def keras_predictor(model: Any) -> Callable[[np.ndarray], np.ndarray]:
     whole prediction loop per call and is meant for large arrays, not single requests. With JAX or
     PyTorch, ``model.predict_on_batch``. Taught in notebook 10.
     """
-    import keras
+    from course_utils import runtime
 
-    if keras.backend.backend() == "tensorflow":
+    if runtime.backend_is_tensorflow():
         import tensorflow as tf  # TF-only: graph tracing
 
         graph = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
@@ -339,3 +339,61 @@ def measure(
         "images_per_s": rate,
         "test_acc": float(np.mean(predictions == np.asarray(labels))),
     }
+
+
+# --------------------------------------------------------------------------- the benchmark's latency table
+
+
+def latency_report(
+    model: Any, test_images: np.ndarray, test_labels: np.ndarray, calibration: np.ndarray, *, runs: int
+) -> dict[str, Any]:
+    """Single-image CPU latency of ``model``: Keras float32 (three ways) vs TFLite float32 and int8.
+
+    Images prepared (float (N, 28, 28, 1)); ``calibration``: a few training images for the int8
+    converter. Also each runtime's test accuracy (int8 should lose almost nothing) and the flatbuffers'
+    sizes. Without TensorFlow, or when conversion fails, ``tflite`` says why instead of a number.
+    ``make bench`` writes it to ``build/bench.json``; notebook 10 teaches the parts.
+    """
+    import contextlib
+    import warnings
+
+    import keras
+
+    from course_utils import runtime
+
+    one = test_images[:1]
+    labels = np.asarray(test_labels)
+    report: dict[str, Any] = {"runs": runs, "model": model.name, "params": model.count_params()}
+    tensorflow = runtime.backend_is_tensorflow()
+    if tensorflow:
+        import tensorflow as tf  # TF-only: pin to the CPU, trace a graph
+    with tf.device("/CPU:0") if tensorflow else contextlib.nullcontext():
+        tensor = keras.ops.convert_to_tensor(one)
+        report["keras_call_float32"] = time_call(lambda: model(tensor, training=False), runs)
+        if tensorflow:
+            graph_call = tf.function(lambda batch: model(batch, training=False))
+            report["keras_tf_function_float32"] = time_call(lambda: graph_call(tensor), runs)
+        report["keras_predict_float32"] = time_call(lambda: model.predict(one, verbose=0), max(10, runs // 5))
+        predictions = model.predict(test_images, batch_size=1000, verbose=0)
+        report["keras_test_acc"] = float(np.mean(np.argmax(predictions, axis=-1) == labels))
+    if not tensorflow:
+        report["tflite"] = {"available": False, "reason": "TFLite conversion needs the TensorFlow backend"}
+        return report
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            flatbuffers = convert_to_tflite(model, calibration)
+            interpreter_class, interpreter_name = tflite_interpreter_class()
+            tflite: dict[str, Any] = {"available": True, "interpreter": interpreter_name}
+            for kind, flatbuffer in flatbuffers.items():
+                classifier = TfliteClassifier(flatbuffer, interpreter_class)
+                quantised = classifier.quantise(one)
+                tflite[kind] = {
+                    "size_kb": round(len(flatbuffer) / 1024, 1),
+                    **time_call(lambda c=classifier, q=quantised: c.run_one(q), runs),
+                    "test_acc": float(np.mean(np.argmax(classifier.probabilities(test_images), axis=-1) == labels)),
+                }
+    except Exception as err:  # report any failure instead of faking a number
+        tflite = {"available": False, "reason": f"{type(err).__name__}: {err}".splitlines()[0][:300]}
+    report["tflite"] = tflite
+    return report

@@ -12,8 +12,8 @@ test accuracy at that point.
 
 How time is measured
 --------------------
-Only training counts. :class:`EpochClock`, a Keras callback, starts the clock when an epoch
-begins and stops it when the epoch's last training step is done. The evaluation that
+Only training counts. :class:`course_utils.train.EpochLog`, a Keras callback, starts the clock when an
+epoch begins and stops it when the epoch's last training step is done. The evaluation that
 ``validation_split`` adds to every epoch of the article's recipe, and the test-set evaluation
 this module adds after every epoch (so that you can see the accuracy climb), run with the
 clock stopped. The first epoch includes the one-off cost of tracing and compiling the training
@@ -32,18 +32,18 @@ training on a fifth more images.
 The course's recipe (:func:`course_recipe`)
 -------------------------------------------
 The same kind of network, trained with the habits of modern fast-training scripts. Two
-configurations share the code (:data:`CONFIGS`): ``"accurate"`` (the default, :data:`ACCURATE`),
-the best test accuracy within the time the article's recipe needs, and ``"fast"`` (:data:`FAST`),
-99% test accuracy as soon as possible. Their current values are in the :class:`CourseConfig`
-objects; :meth:`CourseConfig.describe` turns one into prose, so that no notebook restates a
-number that could drift when a configuration is tuned. What each choice does, and why:
+configurations share the code (:data:`CONFIGS`, keyed by each one's ``name``): ``"course"`` (the
+default, :data:`ACCURATE`), the best test accuracy within the time the article's recipe needs, and
+``"course_fast"`` (:data:`FAST`), 99% test accuracy as soon as possible. Their current values are in
+the :class:`CourseConfig` objects; :meth:`CourseConfig.describe` turns one into prose, so that no
+notebook restates a number that could drift when a configuration is tuned. What each choice does, and why:
 
 * **Architecture** -- :func:`course_utils.models.course_cnn`: the article's two
   convolution + pooling stages, with batch normalisation after each (pooling first, so the
   normalisation and the ReLU run on a quarter of the values), no biases where a BatchNorm
   follows, and a normalised hidden dense layer, with optional dropout before and after it.
   Normalisation is what lets a high learning rate train stably, and a high learning rate is
-  what makes few passes enough. ``"fast"`` uses narrower layers than ``"accurate"``.
+  what makes few passes enough. ``"course_fast"`` uses narrower layers than ``"course"``.
 * **Schedule** -- a one-cycle learning rate (:func:`one_cycle_schedule`): a linear warm-up over
   the first part of the steps from peak/25 to a peak several times Adam's default, then a
   cosine decay to zero at the last step. The warm-up keeps the first steps (random weights,
@@ -51,7 +51,7 @@ number that could drift when a configuration is tuned. What each choice does, an
   to zero lets the weights settle, and the last, low-rate steps are where the final tenths of a
   percent come from. Because the schedule knows the total number of steps, the number of
   epochs is part of the recipe: a 2-epoch schedule is not the first 2 epochs of an 8-epoch one.
-  ``"fast"`` measures the test accuracy several times per pass (clock stopped) so that the
+  ``"course_fast"`` measures the test accuracy several times per pass (clock stopped) so that the
   moment it passes 99% is known finely.
 * **Batch size** -- larger than the article's, so that the fixed cost of each step weighs less
   on a CPU, yet small enough that a short run still holds hundreds of updates. A small subset
@@ -61,16 +61,17 @@ number that could drift when a configuration is tuned. What each choice does, an
   hidden units, epochs, with and without augmentation) were compared mostly on a 10,000-image
   validation split carved out of the training set; a few early speed probes also looked at test
   accuracy. The test set is for reporting.
-* **Label smoothing** (``"accurate"``) -- targets a little below 1 and above 0, which stops the
+* **Label smoothing** (``"course"``) -- targets a little below 1 and above 0, which stops the
   network from pushing its outputs towards certainty late in training (Szegedy et al.,
   "Rethinking the Inception Architecture for Computer Vision", CVPR 2016).
-* **Random translation** (``"accurate"``) -- a training-only :class:`keras.layers.RandomTranslation`
+* **Random translation** (``"course"``) -- a training-only :class:`keras.layers.RandomTranslation`
   in front of the network: every epoch sees the digits at slightly different places.
-  ``"fast"`` skips it: in two epochs there is little overfitting for it to prevent.
+  ``"course_fast"`` skips it: in two epochs there is little overfitting for it to prevent.
 * **Input pipeline** -- images are scaled and one-hot labels built once, in memory; with the
-  TensorFlow backend a ``tf.data`` pipeline (:func:`tf_batches`, TF-only) shuffles the indices,
-  gathers each batch in one vectorised step and prefetches the next one while the current one
-  trains; with JAX or PyTorch a NumPy generator (:func:`numpy_batches`) does the same job.
+  TensorFlow backend a ``tf.data`` pipeline (:func:`course_utils.train.tf_batches`, TF-only) shuffles
+  the indices, gathers each batch in one vectorised step and prefetches the next one while the current
+  one trains; with JAX or PyTorch a NumPy generator (:func:`course_utils.train.numpy_batches`) does the
+  same job.
   The benchmark measures both, and Keras's own handling of NumPy arrays.
 * **No XLA on CPU** -- Keras's default ``jit_compile="auto"`` turns XLA on for GPUs and off on
   CPUs; the recipe leaves that default alone, so the same code uses XLA on a GPU.
@@ -79,8 +80,6 @@ number that could drift when a configuration is tuned. What each choice does, an
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -88,7 +87,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from course_utils import data, models
+from course_utils import data, models, runtime, train
+from course_utils.train import EpochRecord
 
 NUM_CLASSES = models.NUM_CLASSES
 #: Small training sets get smaller batches, so that one pass still holds this many updates.
@@ -96,23 +96,6 @@ MIN_STEPS_PER_PASS = 50
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """One evaluation during training.
-
-    ``epoch``: passes over the training images completed (fractional when a recipe evaluates
-    several times per pass); ``train_s``: cumulative training seconds, evaluation excluded;
-    ``test_acc``: test accuracy at that point; ``images``: cumulative training images processed;
-    ``train_loss``: mean training loss over the last stretch (``None`` if unknown).
-    """
-
-    epoch: float
-    train_s: float
-    test_acc: float
-    images: int
-    train_loss: float | None = None
 
 
 @dataclass
@@ -160,6 +143,13 @@ class RecipeResult:
                 return record.train_s
         return None
 
+    def images_to(self, target_acc: float) -> int | None:
+        """Training images processed until the test accuracy first reached ``target_acc``; ``None`` if never."""
+        for record in self.epochs:
+            if record.test_acc >= target_acc:
+                return record.images
+        return None
+
     def best_acc_within(self, seconds: float) -> float | None:
         """Best test accuracy among evaluations made within ``seconds`` of training; ``None`` if none."""
         inside = [record.test_acc for record in self.epochs if record.train_s <= seconds]
@@ -176,74 +166,56 @@ class RecipeResult:
             "images": self.images,
             "images_per_s": self.images_per_s,
             "time_to_99_s": self.time_to(0.99),
+            "images_to_99": self.images_to(0.99),
             "epochs": [asdict(record) for record in self.epochs],
         }
 
 
-def test_accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 1000) -> float:
-    """Share of ``images`` (prepared: float (N, 28, 28, 1)) whose most likely class is the label."""
+def evaluate_accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 1000) -> float:
+    """Share of ``images`` (prepared: float (N, 28, 28, 1)) whose most likely class is the label.
+
+    Taught in notebook 06; notebook 10 scores its compressed models with it.
+    """
     probabilities = model.predict(images, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
 
 
-class EpochClock(keras.callbacks.Callback):
-    """Times training alone, and measures test accuracy after every epoch with the clock stopped.
+#: Deprecated old name of :func:`evaluate_accuracy`, kept until notebook 10 uses the new one.
+test_accuracy = evaluate_accuracy
 
-    The clock runs from ``on_epoch_begin`` until the epoch's training steps are done: it stops
-    at ``on_test_begin`` (the validation pass that ``validation_split`` adds) or at
-    ``on_epoch_end``, whichever comes first. The test evaluation then runs outside the clock.
-    ``records`` holds one :class:`EpochRecord` per epoch; ``images_per_epoch`` is how many
-    training images one Keras epoch processes; ``passes_per_epoch`` converts Keras epochs into
-    passes over the training data (0.25 when a recipe evaluates four times per pass).
+
+def accuracy_on(images: np.ndarray, labels: np.ndarray) -> Any:
+    """``model -> test accuracy`` on prepared ``images``, for :class:`course_utils.train.EpochLog`."""
+    labels = np.asarray(labels)
+    return lambda model: evaluate_accuracy(model, images, labels)
+
+
+def training_flops_per_image(model: keras.Model) -> float:
+    """Floating-point operations one training image costs ``model``, counted from its layer shapes.
+
+    Multiply-accumulates of every ``Conv2D`` (output height x width x filters x kernel height x
+    width x input channels) and ``Dense`` (inputs x units) layer, nested models included; the other
+    layers (normalisation, pooling, activations) add a few percent and are left out. Forward pass =
+    2 FLOPs per multiply-accumulate; training (forward, then gradients for the inputs and for the
+    weights) = 3 x forward. Divided by a measured throughput (:func:`course_utils.runtime.matmul_gflops`)
+    it gives the least time training can take: the benchmark's ``limit_s``.
     """
+    macs = 0
+    for layer in _leaf_layers(model):
+        if isinstance(layer, keras.layers.Conv2D):
+            _, height, width, filters = layer.output.shape
+            kernel_height, kernel_width, channels, _ = layer.kernel.shape
+            macs += height * width * filters * kernel_height * kernel_width * channels
+        elif isinstance(layer, keras.layers.Dense):
+            macs += int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
+    return 3 * 2 * float(macs)
 
-    def __init__(
-        self,
-        test_images: np.ndarray,
-        test_labels: np.ndarray,
-        *,
-        images_per_epoch: int,
-        passes_per_epoch: float = 1.0,
-        verbose: int = 0,
-    ) -> None:
-        super().__init__()
-        self.test_images = test_images
-        self.test_labels = np.asarray(test_labels)
-        self.images_per_epoch = int(images_per_epoch)
-        self.passes_per_epoch = float(passes_per_epoch)
-        self.verbose = verbose
-        self.records: list[EpochRecord] = []
-        self._elapsed = 0.0
-        self._started: float | None = None
 
-    def _stop(self) -> None:
-        if self._started is not None:
-            self._elapsed += time.perf_counter() - self._started
-            self._started = None
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self.records, self._elapsed, self._started = [], 0.0, None
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._started = time.perf_counter()
-
-    def on_test_begin(self, logs: dict | None = None) -> None:
-        self._stop()  # validation is evaluation, not training
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self._stop()
-        accuracy = test_accuracy(self.model, self.test_images, self.test_labels)
-        loss = (logs or {}).get("loss")
-        record = EpochRecord(
-            epoch=round((epoch + 1) * self.passes_per_epoch, 6),
-            train_s=self._elapsed,
-            test_acc=accuracy,
-            images=(epoch + 1) * self.images_per_epoch,
-            train_loss=None if loss is None else float(loss),
-        )
-        self.records.append(record)
-        if self.verbose:
-            print(f"epoch {record.epoch:g}: {record.train_s:6.1f} s of training, test accuracy {record.test_acc:.4f}")
+def _leaf_layers(model: Any) -> list[Any]:
+    layers = []
+    for layer in getattr(model, "layers", []):
+        layers += _leaf_layers(layer) if hasattr(layer, "layers") else [layer]
+    return layers
 
 
 # --------------------------------------------------------------------------- the article's recipe
@@ -319,7 +291,7 @@ def article_recipe(
 
     model = models.article_cnn(64)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    clock = EpochClock(test_images, y_test, images_per_epoch=fitted, verbose=verbose)
+    clock = train.EpochLog(accuracy_on(test_images, y_test), images_per_epoch=fitted, verbose=verbose)
     model.fit(
         train_images,
         one_hot,
@@ -351,6 +323,8 @@ class CourseConfig:
     """The knobs of :func:`course_recipe` (see the module docstring for why each is set as it is).
 
     ``shift`` is the largest random translation, as a fraction of the image side (0: none);
+    ``rotation_deg`` the largest random rotation in degrees (0: none); ``ema_momentum`` > 0 keeps an
+    exponential moving average of the weights (Keras's ``use_ema``) and ends training on it (0: off);
     ``evals_per_epoch`` > 1 measures test accuracy several times per pass (the clock is stopped
     meanwhile), so that the time to a target accuracy is known more finely.
     """
@@ -366,6 +340,8 @@ class CourseConfig:
     label_smoothing: float = 0.1
     shift: float = 0.1
     evals_per_epoch: int = 1
+    rotation_deg: float = 0.0
+    ema_momentum: float = 0.0
 
     def batch_size_for(self, train_images: int) -> int:
         """The batch size :func:`course_recipe` uses for ``train_images`` images.
@@ -395,11 +371,11 @@ class CourseConfig:
                 batch += f" (configured {self.batch_size}; smaller on {train_images:,} images)"
             data_line = f"all {train_images:,} training images (no validation split: the schedule is fixed in advance)"
         smoothing = f"label smoothing {self.label_smoothing:g}" if self.label_smoothing > 0 else "no label smoothing"
-        shift = (
-            f"random shifts of up to {self.shift:.0%} of the image side, in training only"
-            if self.shift > 0
-            else "no augmentation"
-        )
+        changes = [f"random shifts of up to {self.shift:.0%} of the image side"] if self.shift > 0 else []
+        changes += [f"random rotations of up to {self.rotation_deg:g} degrees"] if self.rotation_deg > 0 else []
+        shift = " and ".join(changes) + ", in training only" if changes else "no augmentation"
+        if self.ema_momentum > 0:
+            shift += f"; the final weights are a moving average of the weights (momentum {self.ema_momentum:g})"
         evals = (
             f"; test accuracy measured {self.evals_per_epoch} times per pass (clock stopped)"
             if self.evals_per_epoch > 1
@@ -425,7 +401,7 @@ class CourseConfig:
 ACCURATE = CourseConfig(name="course")
 #: 99% test accuracy as soon as possible.
 FAST = CourseConfig(
-    name="course-fast",
+    name="course_fast",
     widths=(16, 32),
     dense_units=128,
     dropout=0.0,
@@ -434,7 +410,8 @@ FAST = CourseConfig(
     shift=0.0,
     evals_per_epoch=4,
 )
-CONFIGS: dict[str, CourseConfig] = {"accurate": ACCURATE, "fast": FAST}
+#: Every configuration by its one name (``CourseConfig.name``; the benchmark's run names too).
+CONFIGS: dict[str, CourseConfig] = {config.name: config for config in (ACCURATE, FAST)}
 
 
 def one_cycle_schedule(
@@ -454,49 +431,6 @@ def one_cycle_schedule(
     )
 
 
-def numpy_batches(
-    images: np.ndarray, targets: np.ndarray, batch_size: int, *, seed: int = 0
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Endless shuffled full batches from in-memory arrays: a new permutation every pass.
-
-    The backend-neutral pipeline (JAX, PyTorch, or TensorFlow without ``tf.data``).
-    """
-    if len(images) < batch_size:
-        raise ValueError(f"need at least one full batch: {len(images)} images < batch size {batch_size}")
-    rng = np.random.default_rng(seed)
-    steps = len(images) // batch_size
-    while True:
-        order = rng.permutation(len(images))
-        for step in range(steps):
-            chosen = order[step * batch_size : (step + 1) * batch_size]
-            yield images[chosen], targets[chosen]
-
-
-def tf_batches(images: np.ndarray, targets: np.ndarray, batch_size: int, *, seed: int = 0) -> Any:
-    """TensorFlow only: the same endless shuffled full batches as a prefetching ``tf.data`` pipeline.
-
-    The arrays become two tensors once, in memory. What gets shuffled is only the list of
-    indices (a new order every pass); each batch of indices then gathers its images in one
-    vectorised ``tf.gather``, instead of shuffling 60,000 separate image tensors one by one, and
-    ``prefetch`` prepares the next batch while the current one trains. On a 2-core CPU every
-    cycle the pipeline spends is taken from training, so it has to be cheap.
-    """
-    import tensorflow as tf  # TF-only: tf.data
-
-    with tf.device("/CPU:0"):  # tf.data runs on the host; keep its tensors there even when a GPU exists
-        images_t = tf.constant(images)
-        targets_t = tf.constant(targets)
-    count = len(images)
-    dataset = tf.data.Dataset.range(count).shuffle(count, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=True).repeat()
-
-    def gather(index: Any) -> tuple[Any, Any]:
-        return tf.gather(images_t, index), tf.gather(targets_t, index)
-
-    dataset = dataset.map(gather)
-    return dataset.prefetch(tf.data.AUTOTUNE)
-
-
 def course_recipe(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -505,25 +439,28 @@ def course_recipe(
     *,
     num_epochs: int | None = None,
     verbose: int = 0,
-    config: str | CourseConfig = "accurate",
+    config: str | CourseConfig = "course",
     pipeline: str = "auto",
     seed: int = 0,
 ) -> RecipeResult:
     """The course's recipe (see the module docstring): ``course_cnn``, one-cycle Adam, batch 128.
 
-    ``config``: ``"accurate"`` (default), ``"fast"`` or a :class:`CourseConfig`; ``num_epochs``
-    overrides its number of passes (the schedule is stretched to fit). ``pipeline``: ``"tf.data"``
-    (TensorFlow only), ``"numpy"``, or ``"auto"`` (``tf.data`` on TensorFlow, else NumPy).
+    ``config``: a name in :data:`CONFIGS` (``"course"``, the default, or ``"course_fast"``) or a
+    :class:`CourseConfig`; ``num_epochs`` overrides its number of passes (the schedule is stretched to
+    fit). ``pipeline``: ``"tf.data"`` (TensorFlow only), ``"numpy"``, or ``"auto"`` (``tf.data`` on
+    TensorFlow, else NumPy).
     ``seed`` seeds the shuffling; seed the weights with :func:`course_utils.runtime.seed_everything`.
     Returns the trained network (without the augmentation layer) in ``.model``.
     """
+    if isinstance(config, str) and config not in CONFIGS:
+        raise KeyError(f"no course configuration named {config!r}: use one of {', '.join(CONFIGS)} or a CourseConfig")
     settings = CONFIGS[config] if isinstance(config, str) else config
     if num_epochs is not None:
         settings = replace(settings, num_epochs=int(num_epochs))
     if settings.num_epochs < 1:
         raise ValueError(f"num_epochs must be at least 1, got {settings.num_epochs}")
     if pipeline == "auto":
-        pipeline = "tf.data" if keras.backend.backend() == "tensorflow" else "numpy"
+        pipeline = "tf.data" if runtime.backend_is_tensorflow() else "numpy"
     if pipeline not in ("tf.data", "numpy"):
         raise ValueError(f"pipeline must be 'auto', 'tf.data' or 'numpy', got {pipeline!r}")
 
@@ -537,33 +474,35 @@ def course_recipe(
     total_steps = steps_per_epoch * evals * settings.num_epochs
 
     network = models.course_cnn(settings.widths, settings.dense_units, dropout=settings.dropout)
+    augmentation = []
+    if settings.rotation_deg > 0:
+        factor = settings.rotation_deg / 360.0  # Keras counts rotations in fractions of a full turn
+        augmentation.append(keras.layers.RandomRotation(factor, fill_mode="constant", name="random_rotation"))
     if settings.shift > 0:
+        augmentation.append(
+            keras.layers.RandomTranslation(settings.shift, settings.shift, fill_mode="constant", name="random_shift")
+        )
+    if augmentation:
         trainer = keras.Sequential(
-            [
-                keras.Input(shape=models.MNIST_SHAPE),
-                keras.layers.RandomTranslation(
-                    settings.shift, settings.shift, fill_mode="constant", name="random_shift"
-                ),
-                network,
-            ],
-            name=f"{network.name}_augmented",
+            [keras.Input(shape=models.MNIST_SHAPE), *augmentation, network], name=f"{network.name}_augmented"
         )
     else:
         trainer = network
     trainer.compile(
         optimizer=keras.optimizers.Adam(
-            one_cycle_schedule(settings.peak_lr, max(total_steps, 2), settings.warmup_fraction)
+            one_cycle_schedule(settings.peak_lr, max(total_steps, 2), settings.warmup_fraction),
+            use_ema=settings.ema_momentum > 0,
+            ema_momentum=settings.ema_momentum or 0.99,
         ),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=settings.label_smoothing),
         metrics=["accuracy"],
     )
     if pipeline == "tf.data":
-        batches = tf_batches(train_images, one_hot, batch_size, seed=seed)
+        batches = train.tf_batches(train_images, one_hot, batch_size, seed=seed)
     else:
-        batches = numpy_batches(train_images, one_hot, batch_size, seed=seed)
-    clock = EpochClock(
-        test_images,
-        y_test,
+        batches = train.numpy_batches(train_images, one_hot, batch_size, seed=seed)
+    clock = train.EpochLog(
+        accuracy_on(test_images, y_test),
         images_per_epoch=steps_per_epoch * batch_size,
         passes_per_epoch=steps_per_epoch / steps_per_pass,
         verbose=verbose,
@@ -576,6 +515,9 @@ def course_recipe(
         verbose=verbose,
         callbacks=[clock],
     )
+    records = clock.records
+    if settings.ema_momentum > 0 and records:  # fit swapped the averaged weights in after the last evaluation
+        records[-1] = replace(records[-1], test_acc=evaluate_accuracy(network, test_images, y_test))
     record = asdict(settings)
     record.update(
         model=network.name,
@@ -589,7 +531,7 @@ def course_recipe(
         backend=keras.backend.backend(),
     )
     record["widths"] = list(settings.widths)
-    return RecipeResult(settings.name, clock.records, record, network)
+    return RecipeResult(settings.name, records, record, network)
 
 
 # --------------------------------------------------------------------------- the model later notebooks reuse

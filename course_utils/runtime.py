@@ -1,6 +1,10 @@
-"""Run modes, seeds, and the environment report: the few switches every notebook uses.
+"""Run modes, seeds, the environment report and the machine's facts: the few switches every notebook uses.
 
 Taught in notebook 00 (set-up check); every notebook's first cells use them.
+
+The machine's facts (:func:`backend_is_tensorflow`, :func:`gpu_names`, :func:`device_description`,
+:func:`cpu_model`, :func:`load_average`, :func:`peak_rss_mb`, :class:`RssSampler`) live here once for the
+whole package; the benchmark (``make bench``) and notebook 06 report them.
 
 A notebook's ``parameters`` cell holds plain literals that papermill can override one by one
 (``papermill -p MODE medium -p NUM_EPOCHS 3 ...``). A knob left at ``None`` takes the value of the
@@ -12,7 +16,10 @@ from __future__ import annotations
 import os
 import platform
 import random
+import resource
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -73,7 +80,7 @@ def seed_everything(seed: int = 42, *, deterministic: bool = False) -> int:
     import keras
 
     keras.utils.set_random_seed(seed)
-    if deterministic and keras.backend.backend() == "tensorflow":
+    if deterministic and backend_is_tensorflow():
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
@@ -117,16 +124,195 @@ def environment_report(*, include_data: bool = True) -> dict[str, Any]:
         report["tensorflow"] = tf.__version__
         report["cuda_build"] = build.get("cuda_version")
         report["cudnn_build"] = build.get("cudnn_version")
-        report["gpus"] = [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
-    elif report["keras_backend"] == "jax":
-        import jax
-
-        report["gpus"] = [str(d) for d in jax.devices() if d.platform == "gpu"]
+    report["gpus"] = gpu_names()
     if include_data:
         from course_utils import data
 
         report["mnist_source"] = data.mnist_source().description
     return report
+
+
+# --------------------------------------------------------------------------- the machine
+
+
+def backend_is_tensorflow() -> bool:
+    """True when Keras runs on TensorFlow (``tf.data``, TFLite and ``tf.distribute`` need it)."""
+    import keras
+
+    return keras.backend.backend() == "tensorflow"
+
+
+def gpu_names() -> list[str]:
+    """The GPUs the current Keras backend sees (TensorFlow, JAX or PyTorch), by name; ``[]`` without one."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        names = []
+        for gpu in tf.config.list_physical_devices("GPU"):
+            try:
+                names.append(str(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)))
+            except (ValueError, RuntimeError):  # pragma: no cover - depends on the driver
+                names.append(gpu.name)
+        return names
+    if backend == "jax":
+        import jax
+
+        return [getattr(d, "device_kind", str(d)) for d in jax.devices() if d.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return []
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def device_description() -> str:
+    """The device that trains: the GPU's name when the Keras backend sees one, else the CPU and its cores."""
+    gpus = gpu_names()
+    if gpus:
+        return "GPU: " + ", ".join(gpus)
+    return f"CPU: {cpu_model()}, {cpu_threads()} cores available"
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages (how busy the shared machine was), where available."""
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB (``resource.getrusage``)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def current_rss_mb(pid: int | None = None, *, children: bool = False) -> float:
+    """Resident memory now, in MiB, of process ``pid`` (this one when ``None``), its children added if asked.
+
+    psutil when installed (it comes with Jupyter); else, for this process, Linux's /proc/self/statm;
+    else the peak so far. A process that has gone counts as 0.
+    """
+    try:
+        import psutil
+    except ImportError:
+        if pid is not None:
+            raise RuntimeError("measuring another process's memory needs psutil: pip install psutil") from None
+        try:
+            with open("/proc/self/statm", encoding="ascii") as handle:
+                return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except (OSError, ValueError, IndexError):
+            return peak_rss_mb()
+    try:
+        process = psutil.Process(pid)
+        processes = [process, *(process.children(recursive=True) if children else [])]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for each in processes:
+        try:
+            total += each.memory_info().rss
+        except psutil.Error:  # it ended while we looked
+            pass
+    return total / 2**20
+
+
+class RssSampler:
+    """Samples resident memory in a background thread; ``peak_mb`` is the highest seen.
+
+    Of this process by default, or of ``pid`` (with its children when ``children=True``), or whatever
+    ``measure()`` returns in MiB (``make bench-notebooks``: a papermill kernel). The process-wide peak
+    (:func:`peak_rss_mb`) never goes down, so it cannot tell a second run from the first; sampling during
+    each run can.
+    """
+
+    def __init__(
+        self,
+        interval_s: float = 0.05,
+        *,
+        pid: int | None = None,
+        children: bool = False,
+        measure: Callable[[], float] | None = None,
+    ) -> None:
+        self._interval = interval_s
+        self._measure = measure or (lambda: current_rss_mb(pid, children=children))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.peak_mb = self.sample()
+
+    def sample(self) -> float:
+        """The memory now (and the peak updated with it)."""
+        now = self._measure()
+        self.peak_mb = max(getattr(self, "peak_mb", 0.0), now)
+        return now
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.sample()
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+def matmul_gflops(*, seconds: float = 1.0, shapes: tuple[tuple[int, int, int], ...] | None = None) -> dict[str, Any]:
+    """This device's measured float32 throughput, in GFLOP/s: matrix products on the Keras backend.
+
+    For each ``(m, k, n)`` in ``shapes`` (default: a square 1024 product, and the 128-image batch
+    products a small CNN's layers turn into), ``keras.ops.matmul`` runs repeatedly for about
+    ``seconds``; each product is 2mkn FLOPs. Returns each shape's rate and the best (``best_gflops``):
+    a convolution is the same arithmetic as a product, so the best rate is the compute limit a
+    model's training FLOPs divide into (the benchmark's ``limit_s``). Measured in bursts of
+    ``seconds``, so a busy machine lowers it: read it with the load average.
+    """
+    import time
+
+    import keras
+
+    shapes = shapes or ((1024, 1024, 1024), (128 * 14 * 14, 288, 64), (128, 3136, 256))
+    rates: dict[str, float] = {}
+    for m, k, n in shapes:
+        a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((m, k), dtype=np.float32))
+        b = keras.ops.convert_to_tensor(np.random.default_rng(1).random((k, n), dtype=np.float32))
+        keras.ops.convert_to_numpy(keras.ops.matmul(a, b))  # warm up (kernel choice, allocation)
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / len(shapes) or count < 3:
+            out = keras.ops.matmul(a, b)
+            count += 1
+        keras.ops.convert_to_numpy(out)  # wait for asynchronous backends (JAX, GPUs)
+        rates[f"{m}x{k}x{n}"] = 2.0 * m * k * n * count / (time.perf_counter() - start) / 1e9
+    return {"gflops_by_shape": rates, "best_gflops": max(rates.values()), "load_avg": load_average()}
+
+
+def machine_facts() -> dict[str, Any]:
+    """The machine in one dict: platform, CPU model and cores, GPUs, load average now (for benchmark reports)."""
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_threads": cpu_threads(),
+        "gpus": gpu_names(),
+        "load_avg": load_average(),
+    }
 
 
 def format_report(report: dict[str, Any]) -> str:

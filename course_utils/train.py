@@ -1,24 +1,30 @@
 """Training helpers: devices, input pipelines, mixed precision, distribution and callbacks.
 
-Taught in notebook 06 (train on a GPU); later notebooks and the benchmark may reuse them.
+Taught in notebook 06 (train on a GPU); the recipes (:mod:`course_utils.recipes`) and the benchmark
+reuse them. This is the one home of the course's input pipelines (:func:`make_dataset`,
+:func:`numpy_batches`, :func:`tf_batches`) and of its epoch timer (:class:`EpochLog`).
 
 Two kinds of helper live here, and the difference matters if you switch Keras backends:
 
 - backend-neutral (Keras 3 only, also run with ``KERAS_BACKEND=jax``): :class:`LiveLearningCurves`,
-  :class:`InterruptAfterEpoch`, :class:`EpochLog`, :func:`gpu_available`, :func:`use_mixed_precision_if_gpu`;
+  :class:`InterruptAfterEpoch`, :class:`EpochLog`, :func:`numpy_batches`, :func:`gpu_available`,
+  :func:`use_mixed_precision_if_gpu`;
 - **TensorFlow only** (they import ``tensorflow`` when called): :func:`describe_devices`,
-  :func:`split_cpu`, :func:`enable_memory_growth`, :func:`make_dataset` (``tf.data``) and
-  :func:`make_strategy` (``tf.distribute``).
+  :func:`split_cpu`, :func:`enable_memory_growth`, :func:`make_dataset` and :func:`tf_batches`
+  (``tf.data``) and :func:`make_strategy` (``tf.distribute``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
+
+from course_utils import runtime
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import tensorflow as tf
@@ -26,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 
 __all__ = [
     "EpochLog",
+    "EpochRecord",
     "InterruptAfterEpoch",
     "LiveLearningCurves",
     "TrainingInterrupted",
@@ -34,7 +41,9 @@ __all__ = [
     "gpu_available",
     "make_dataset",
     "make_strategy",
+    "numpy_batches",
     "split_cpu",
+    "tf_batches",
     "use_mixed_precision_if_gpu",
 ]
 
@@ -44,20 +53,7 @@ __all__ = [
 
 def gpu_available() -> bool:
     """True when the current Keras backend sees at least one GPU (TensorFlow, JAX or PyTorch)."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return bool(tf.config.list_physical_devices("GPU"))
-    if backend == "jax":
-        import jax
-
-        return any(device.platform == "gpu" for device in jax.devices())
-    if backend == "torch":
-        import torch
-
-        return bool(torch.cuda.is_available())
-    return False
+    return bool(runtime.gpu_names())
 
 
 def describe_devices() -> list[dict[str, Any]]:
@@ -215,6 +211,111 @@ def make_dataset(
     return dataset
 
 
+def numpy_batches(
+    images: np.ndarray, targets: np.ndarray, batch_size: int, *, seed: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless shuffled full batches from in-memory arrays: a new permutation every pass.
+
+    The backend-neutral pipeline of the course's recipe (JAX, PyTorch, or TensorFlow without
+    ``tf.data``). ``images`` and ``targets`` are already prepared (scaled, one-hot).
+    """
+    if len(images) < batch_size:
+        raise ValueError(f"need at least one full batch: {len(images)} images < batch size {batch_size}")
+    rng = np.random.default_rng(seed)
+    steps = len(images) // batch_size
+    while True:
+        order = rng.permutation(len(images))
+        for step in range(steps):
+            chosen = order[step * batch_size : (step + 1) * batch_size]
+            yield images[chosen], targets[chosen]
+
+
+def tf_batches(images: np.ndarray, targets: np.ndarray, batch_size: int, *, seed: int = 0) -> tf.data.Dataset:
+    """TensorFlow only: the same endless shuffled full batches as :func:`numpy_batches`, as ``tf.data``.
+
+    Unlike :func:`make_dataset` (which shuffles 60,000 separate image tensors), only the list of
+    indices is shuffled (a new order every pass); each batch of indices then gathers its images in
+    one vectorised ``tf.gather``, and ``prefetch`` prepares the next batch while the current one
+    trains. On a 2-core CPU every cycle the pipeline spends is taken from training.
+    """
+    import tensorflow as tf  # TF-only: tf.data
+
+    if len(images) < batch_size:
+        raise ValueError(f"need at least one full batch: {len(images)} images < batch size {batch_size}")
+    with tf.device("/CPU:0"):  # tf.data runs on the host; keep its tensors there even when a GPU exists
+        images_t = tf.constant(images)
+        targets_t = tf.constant(targets)
+    count = len(images)
+    dataset = tf.data.Dataset.range(count).shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=True).repeat()
+    dataset = dataset.map(lambda index: (tf.gather(images_t, index), tf.gather(targets_t, index)))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def pipeline_throughput(
+    images: np.ndarray,
+    targets: np.ndarray,
+    make_model: Callable[[], keras.Model] | None,
+    *,
+    batch_size: int,
+    steps: int,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Images per second each input pipeline delivers alone, and while feeding ``make_model()``'s training.
+
+    ``images``/``targets`` prepared (scaled, one-hot). ``delivery``: batches drawn with no model
+    (the pipeline's own ceiling); ``training``: ``steps`` steps of a fresh compiled model fed by NumPy
+    arrays handed to ``model.fit`` (Keras slices them), by :func:`numpy_batches` and (TensorFlow only)
+    by :func:`tf_batches`. ``make_model=None`` skips the training half. The benchmark reports it;
+    ``note`` says what was skipped.
+    """
+    batch_size = min(batch_size, len(images))
+    feeds: dict[str, Callable[[], Any]] = {
+        "numpy generator": lambda: numpy_batches(images, targets, batch_size, seed=seed)
+    }
+    if runtime.backend_is_tensorflow():
+        feeds["tf.data"] = lambda: tf_batches(images, targets, batch_size, seed=seed)
+    delivery: dict[str, float] = {}
+    for name, make in feeds.items():
+        feed = make()
+        if name == "tf.data":  # drain it inside TensorFlow, as training does, not from Python
+            feed.take(1).reduce(0, lambda count, batch: count + 1)  # build the pipeline before timing it
+            start = time.perf_counter()
+            feed.take(steps).reduce(0, lambda count, batch: count + 1)
+        else:
+            next(feed)
+            start = time.perf_counter()
+            for _ in range(steps):
+                next(feed)
+        delivery[name] = steps * batch_size / (time.perf_counter() - start)
+    fits: dict[str, Callable[[keras.Model, int], Any]] = {
+        "numpy arrays (model.fit(x, y))": lambda model, n: model.fit(
+            images[: n * batch_size], targets[: n * batch_size], batch_size=batch_size, epochs=1, verbose=0
+        )
+    }
+    for name, make in feeds.items():
+        fits[name] = lambda model, n, make=make: model.fit(make(), steps_per_epoch=n, epochs=1, verbose=0)
+    training: dict[str, float] = {}
+    for name, fit in fits.items() if make_model is not None else ():
+        runtime.seed_everything(seed)
+        model = make_model()
+        fit(model, 2)  # trace and compile before timing
+        start = time.perf_counter()
+        fit(model, steps)
+        training[name] = steps * batch_size / (time.perf_counter() - start)
+    notes = [
+        None if "tf.data" in feeds else "tf.data skipped: the Keras backend is not TensorFlow",
+        None if make_model is not None else "training throughput skipped",
+    ]
+    return {
+        "batch_size": batch_size,
+        "steps": steps,
+        "delivery_images_per_s": delivery,
+        "training_images_per_s": training,
+        "note": "; ".join(note for note in notes if note) or None,
+    }
+
+
 # --------------------------------------------------------------------------- callbacks
 
 
@@ -241,27 +342,90 @@ class InterruptAfterEpoch(keras.callbacks.Callback):
             raise TrainingInterrupted(f"interrupted on purpose after {self.num_epochs} finished epoch(s)")
 
 
-class EpochLog(keras.callbacks.Callback):
-    """Record, per finished epoch: its index (from 0), its wall-clock seconds and its logs.
+@dataclass(frozen=True)
+class EpochRecord:
+    """One finished epoch as :class:`EpochLog` saw it.
 
-    Unlike the ``History`` that ``fit`` returns, one ``EpochLog`` can be passed to several ``fit``
-    calls (before and after an interruption) and keeps adding to the same lists.
+    ``epoch``: passes over the training images completed (fractional when a Keras epoch is part
+    of a pass); ``train_s``: cumulative training seconds, evaluation excluded; ``test_acc``: what
+    the log's ``evaluate`` returned (``None`` without one); ``images``: cumulative training images
+    processed (``None`` when unknown); ``train_loss``: the epoch's mean training loss (``None`` if unknown).
     """
 
-    def __init__(self) -> None:
+    epoch: float
+    train_s: float
+    test_acc: float | None
+    images: int | None
+    train_loss: float | None = None
+
+
+class EpochLog(keras.callbacks.Callback):
+    """The course's epoch timer: training seconds per epoch, evaluation excluded, and the epoch's logs.
+
+    The clock runs from ``on_epoch_begin`` until the epoch's training steps are done: it stops at
+    ``on_test_begin`` (the validation pass ``validation_data``/``validation_split`` adds) or at
+    ``on_epoch_end``, whichever comes first. Then, clock stopped, ``evaluate(model)`` (if given: for
+    example the test accuracy) is called. Per epoch it appends to ``epochs`` (index from 0),
+    ``seconds`` (training seconds of that epoch), ``logs`` and ``records`` (:class:`EpochRecord`).
+    Unlike the ``History`` that ``fit`` returns, one ``EpochLog`` can be passed to several ``fit``
+    calls (before and after an interruption) and keeps adding to the same lists.
+    ``images_per_epoch``: training images per Keras epoch; ``passes_per_epoch`` turns Keras epochs
+    into passes over the data (0.25 when a recipe evaluates four times per pass). Taught in notebook 06.
+    """
+
+    def __init__(
+        self,
+        evaluate: Callable[[keras.Model], float] | None = None,
+        *,
+        images_per_epoch: int | None = None,
+        passes_per_epoch: float = 1.0,
+        verbose: int = 0,
+    ) -> None:
         super().__init__()
+        self.evaluate = evaluate
+        self.images_per_epoch = None if images_per_epoch is None else int(images_per_epoch)
+        self.passes_per_epoch = float(passes_per_epoch)
+        self.verbose = verbose
         self.epochs: list[int] = []
         self.seconds: list[float] = []
         self.logs: list[dict[str, float]] = []
-        self._start = 0.0
+        self.records: list[EpochRecord] = []
+        self._epoch_s = 0.0
+        self._started: float | None = None
+
+    @property
+    def train_s(self) -> float:
+        """Training seconds over every epoch logged so far."""
+        return float(sum(self.seconds))
+
+    def _stop(self) -> None:
+        if self._started is not None:
+            self._epoch_s += time.perf_counter() - self._started
+            self._started = None
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._start = time.perf_counter()
+        self._epoch_s, self._started = 0.0, time.perf_counter()
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._stop()  # validation is evaluation, not training
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.seconds.append(time.perf_counter() - self._start)
+        self._stop()
+        logs = {key: float(value) for key, value in (logs or {}).items()}
         self.epochs.append(int(epoch))
-        self.logs.append({key: float(value) for key, value in (logs or {}).items()})
+        self.seconds.append(self._epoch_s)
+        self.logs.append(logs)
+        score = None if self.evaluate is None else float(self.evaluate(self.model))
+        record = EpochRecord(
+            epoch=round((epoch + 1) * self.passes_per_epoch, 6),
+            train_s=self.train_s,
+            test_acc=score,
+            images=None if self.images_per_epoch is None else (epoch + 1) * self.images_per_epoch,
+            train_loss=logs.get("loss"),
+        )
+        self.records.append(record)
+        if self.verbose and score is not None:
+            print(f"epoch {record.epoch:g}: {record.train_s:6.1f} s of training, test accuracy {score:.4f}")
 
     @property
     def history(self) -> dict[str, list[float]]:

@@ -1,15 +1,14 @@
-"""course_utils.recipes: the result bookkeeping, the clock, the schedule, the pipelines, and small real runs."""
+"""course_utils.recipes: the result bookkeeping, the schedule, the configurations, and small real runs."""
 
 from __future__ import annotations
 
 import itertools
 import json
-import time
 
 import numpy as np
 import pytest
 
-from course_utils import data, models, recipes, runtime
+from course_utils import bench, data, models, recipes, runtime
 
 
 def _result(
@@ -69,60 +68,6 @@ def test_one_cycle_schedule_warms_up_to_the_peak_then_decays_to_zero() -> None:
         recipes.one_cycle_schedule(0.01, total_steps=1)
 
 
-def _each_pass_is_a_permutation(batches, images: np.ndarray, steps_per_pass: int) -> None:
-    for _ in range(2):  # two passes: each holds every full-batch's worth of images once
-        seen = np.concatenate([np.asarray(next(batches)[0]).reshape(-1) for _ in range(steps_per_pass)])
-        assert len(np.unique(seen)) == len(seen)
-        assert set(seen) <= set(images.reshape(-1))
-
-
-def test_numpy_batches_shuffle_every_pass_without_repeats() -> None:
-    images = np.arange(40, dtype=np.float32).reshape(40, 1)
-    targets = images * 10
-    batches = recipes.numpy_batches(images, targets, 8, seed=1)
-    x, y = next(batches)
-    assert x.shape == (8, 1) and np.array_equal(y, x * 10)  # images and targets stay paired
-    _each_pass_is_a_permutation(recipes.numpy_batches(images, targets, 8, seed=1), images, 5)
-    with pytest.raises(ValueError):
-        next(recipes.numpy_batches(images[:3], targets[:3], 8))
-
-
-def test_tf_batches_shuffle_every_pass_without_repeats() -> None:
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("tf.data needs the TensorFlow backend")
-    images = np.arange(40, dtype=np.float32).reshape(40, 1)
-    dataset = recipes.tf_batches(images, images * 10, 8, seed=1)
-    batches = iter(dataset)
-    x, y = next(batches)
-    assert tuple(x.shape) == (8, 1) and np.array_equal(np.asarray(y), np.asarray(x) * 10)
-    _each_pass_is_a_permutation(iter(dataset), images, 5)
-
-
-def test_epoch_clock_stops_while_the_test_set_is_evaluated(monkeypatch: pytest.MonkeyPatch) -> None:
-    import keras
-
-    def slow_accuracy(model, images, labels, **kwargs) -> float:
-        time.sleep(0.4)
-        return 0.5
-
-    monkeypatch.setattr(recipes, "test_accuracy", slow_accuracy)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-    model.compile(optimizer="sgd", loss="mse")
-    x, y = np.zeros((32, 4), np.float32), np.zeros((32, 2), np.float32)
-    clock = recipes.EpochClock(x, np.zeros(32), images_per_epoch=32)
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[clock])
-    wall = time.perf_counter() - start
-    assert [record.epoch for record in clock.records] == [1, 2, 3]
-    assert [record.images for record in clock.records] == [32, 64, 96]
-    assert all(record.test_acc == 0.5 for record in clock.records)
-    times = [record.train_s for record in clock.records]
-    assert times == sorted(times) and times[0] > 0
-    assert times[-1] < wall - 3 * 0.4 + 0.05  # the three 0.4 s evaluations are not training time
-
-
 @pytest.fixture(scope="module")
 def small_mnist() -> tuple:
     (x_train, y_train), (x_test, y_test) = data.load_mnist(verbose=False)
@@ -155,8 +100,8 @@ def test_article_recipe_on_every_image_with_no_validation_split(small_mnist: tup
 @pytest.mark.parametrize("pipeline", ["auto", "numpy"])
 def test_course_recipe_fast_learns_and_evaluates_four_times_per_pass(small_mnist: tuple, pipeline: str) -> None:
     runtime.seed_everything(0)
-    result = recipes.course_recipe(*small_mnist, num_epochs=1, config="fast", pipeline=pipeline)
-    assert result.name == "course-fast"
+    result = recipes.course_recipe(*small_mnist, num_epochs=1, config="course_fast", pipeline=pipeline)
+    assert result.name == "course_fast"
     batch = result.config["batch_size"]
     assert batch == 1_000 // recipes.MIN_STEPS_PER_PASS  # a small set gets a smaller batch
     steps_per_pass = 1_000 // batch
@@ -187,17 +132,26 @@ def test_course_recipe_rejects_bad_settings(small_mnist: tuple) -> None:
         recipes.course_recipe(*small_mnist, num_epochs=0)
     with pytest.raises(ValueError):
         recipes.course_recipe(*small_mnist, pipeline="pandas")
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="course_fast"):  # the message names the configurations there are
         recipes.course_recipe(*small_mnist, config="slow")
 
 
-def test_the_two_configurations_differ_where_the_docs_say() -> None:
-    assert set(recipes.CONFIGS) == {"accurate", "fast"}
-    fast, accurate = recipes.FAST, recipes.ACCURATE
-    assert fast.num_epochs < accurate.num_epochs
-    assert fast.widths[0] < accurate.widths[0] and fast.widths[1] < accurate.widths[1]
-    assert fast.shift == 0 < accurate.shift
-    assert fast.evals_per_epoch > 1
+@pytest.mark.parametrize("name", list(recipes.CONFIGS))
+def test_a_configuration_has_one_name_everywhere(small_mnist: tuple, name: str) -> None:
+    runtime.seed_everything(0)
+    result = recipes.course_recipe(*small_mnist, num_epochs=1, config=name)
+    assert result.name == name == result.config["name"]  # the run, its figures and the benchmark share it
+    assert name in bench.RUNS and name in bench.LABELS
+
+
+def test_evaluate_accuracy_counts_the_argmax_matches() -> None:
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, use_bias=False)])
+    model.set_weights([np.eye(3, dtype="float32")])  # the output is the input: argmax = largest feature
+    images = np.array([[1, 0, 0], [0, 2, 0], [0, 0, 3], [5, 0, 0]], dtype="float32")
+    assert recipes.evaluate_accuracy(model, images, np.array([0, 1, 2, 2])) == 0.75
+    assert recipes.accuracy_on(images, [0, 1, 2, 0])(model) == 1.0
 
 
 def _tensorflow() -> bool:
@@ -225,3 +179,24 @@ def test_a_broken_saved_model_is_moved_aside_not_used(tmp_path, monkeypatch, cap
     assert "trained here" in origin
     assert path.with_suffix(".broken").read_bytes() == b"not a keras file"
     assert "Could not load" in capsys.readouterr().out
+
+
+def test_training_flops_are_counted_from_the_layer_shapes() -> None:
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 3, padding="same"),  # 28*28*8 outputs x 3*3*1 MACs each
+            keras.layers.MaxPooling2D(),
+            keras.layers.BatchNormalization(),  # not counted
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),  # 14*14*8 inputs x 10 units
+        ]
+    )
+    macs = 28 * 28 * 8 * 9 + 14 * 14 * 8 * 10
+    assert recipes.training_flops_per_image(model) == 3 * 2 * macs
+    wrapped = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.RandomTranslation(0.1, 0.1), model])
+    assert recipes.training_flops_per_image(wrapped) == 3 * 2 * macs  # nested models are counted through
+    article = models.article_cnn()  # 26*26*32*9 + 11*11*64*288 + 1600*64 + 64*10 MACs
+    assert recipes.training_flops_per_image(article) == 6 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 288 + 1600 * 64 + 640)

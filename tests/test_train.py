@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -69,6 +70,89 @@ def test_make_dataset_passes_floats_through_and_checks_lengths() -> None:
     np.testing.assert_allclose(x.numpy(), images)
     with pytest.raises(ValueError, match="labels"):
         train.make_dataset(images, np.zeros(2))
+
+
+# --------------------------------------------------------------------------- NumPy and tf.data batches, throughput
+
+
+def _each_pass_is_a_permutation(batches, images: np.ndarray, steps_per_pass: int) -> None:
+    for _ in range(2):  # two passes: each holds every full-batch's worth of images once
+        seen = np.concatenate([np.asarray(next(batches)[0]).reshape(-1) for _ in range(steps_per_pass)])
+        assert len(np.unique(seen)) == len(seen)
+        assert set(seen) <= set(images.reshape(-1))
+
+
+def test_numpy_batches_shuffle_every_pass_without_repeats() -> None:
+    images = np.arange(40, dtype=np.float32).reshape(40, 1)
+    targets = images * 10
+    batches = train.numpy_batches(images, targets, 8, seed=1)
+    x, y = next(batches)
+    assert x.shape == (8, 1) and np.array_equal(y, x * 10)  # images and targets stay paired
+    _each_pass_is_a_permutation(train.numpy_batches(images, targets, 8, seed=1), images, 5)
+    with pytest.raises(ValueError):
+        next(train.numpy_batches(images[:3], targets[:3], 8))
+
+
+def test_tf_batches_shuffle_every_pass_without_repeats() -> None:
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tf.data needs the TensorFlow backend")
+    images = np.arange(40, dtype=np.float32).reshape(40, 1)
+    dataset = train.tf_batches(images, images * 10, 8, seed=1)
+    batches = iter(dataset)
+    x, y = next(batches)
+    assert tuple(x.shape) == (8, 1) and np.array_equal(np.asarray(y), np.asarray(x) * 10)
+    _each_pass_is_a_permutation(iter(dataset), images, 5)
+
+
+def test_epoch_log_stops_its_clock_while_the_model_is_evaluated() -> None:
+    def slow_accuracy(model) -> float:
+        time.sleep(0.4)
+        return 0.5
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((32, 4), np.float32), np.zeros((32, 2), np.float32)
+    log = train.EpochLog(slow_accuracy, images_per_epoch=32)
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=8, epochs=3, validation_data=(x, y), verbose=0, callbacks=[log])
+    wall = time.perf_counter() - start
+    assert [record.epoch for record in log.records] == [1, 2, 3]
+    assert [record.images for record in log.records] == [32, 64, 96]
+    assert all(record.test_acc == 0.5 for record in log.records)
+    times = [record.train_s for record in log.records]
+    assert times == sorted(times) and times[0] > 0
+    assert times[-1] == pytest.approx(sum(log.seconds))
+    assert times[-1] < wall - 3 * 0.4 + 0.05  # the three 0.4 s evaluations are not training time
+    assert "val_loss" in log.history  # the validation pass ran, with the clock stopped
+
+
+def test_epoch_log_counts_fractional_passes_and_works_without_an_evaluation() -> None:
+    x, y = _tiny_data()
+    log = train.EpochLog(images_per_epoch=16, passes_per_epoch=0.25)
+    _tiny_model().fit(x, y, batch_size=16, epochs=2, steps_per_epoch=1, verbose=0, callbacks=[log])
+    assert [record.epoch for record in log.records] == [0.25, 0.5]
+    assert [record.test_acc for record in log.records] == [None, None]
+    assert all(record.train_loss is not None for record in log.records)
+
+
+def test_pipeline_throughput_measures_every_feed() -> None:
+    images = np.random.default_rng(0).random((64, 28, 28, 1), dtype=np.float32)
+    targets = np.eye(10, dtype="float32")[np.arange(64) % 10]
+
+    def make_model() -> keras.Model:
+        model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    report = train.pipeline_throughput(images, targets, make_model, batch_size=16, steps=3)
+    feeds = {"numpy generator", "tf.data"} if keras.backend.backend() == "tensorflow" else {"numpy generator"}
+    assert set(report["delivery_images_per_s"]) == feeds
+    assert set(report["training_images_per_s"]) == feeds | {"numpy arrays (model.fit(x, y))"}
+    assert all(rate > 0 for rate in report["delivery_images_per_s"].values())
+    skipped = train.pipeline_throughput(images, targets, None, batch_size=16, steps=3)
+    assert skipped["training_images_per_s"] == {} and "training throughput skipped" in skipped["note"]
 
 
 # --------------------------------------------------------------------------- callbacks
