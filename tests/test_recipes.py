@@ -200,3 +200,16 @@ def test_training_flops_are_counted_from_the_layer_shapes() -> None:
     assert recipes.training_flops_per_image(wrapped) == 3 * 2 * macs  # nested models are counted through
     article = models.article_cnn()  # 26*26*32*9 + 11*11*64*288 + 1600*64 + 64*10 MACs
     assert recipes.training_flops_per_image(article) == 6 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 288 + 1600 * 64 + 640)
+
+
+def test_rotation_and_weight_averaging_train_and_end_on_the_averaged_weights(small_mnist: tuple) -> None:
+    from dataclasses import replace
+
+    runtime.seed_everything(0)
+    settings = replace(recipes.ACCURATE, name="course", rotation_deg=10.0, ema_momentum=0.9)
+    result = recipes.course_recipe(*small_mnist, num_epochs=1, config=settings)
+    assert "RandomRotation" not in [type(layer).__name__ for layer in result.model.layers]
+    _, _, x_test, y_test = small_mnist
+    final = recipes.evaluate_accuracy(result.model, data.prepare_images(x_test), y_test)
+    assert result.final_test_acc == final > 0.5  # the last record is the averaged model's accuracy
+    assert "random rotations of up to 10 degrees" in settings.describe() and "moving average" in settings.describe()
