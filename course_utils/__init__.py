@@ -17,10 +17,10 @@ One module per topic, imported explicitly (``from course_utils import data, runt
 - :mod:`course_utils.serve`: the digit model as an HTTP service, input checks, drift monitor (notebook 10, ``make serve``);
 - :mod:`course_utils.text`: Chinese reviews, characters as tokens, a Transformer encoder, a tiny GPT (notebook 11);
 - :mod:`course_utils.recsys`: MovieLens, leave-one-out splits, candidate sampling, HR/NDCG at k (notebook 13);
-- :mod:`course_utils.costs`: training compute, time, money, memory and serving cost; the scaling laws (notebook 14);
-- :mod:`course_utils.glossary`: links to the bilingual glossary (notebook 14);
 - :mod:`course_utils.canvas`: digits on cluttered canvases, IoU, mAP, a U-Net and a YOLO-style grid head (notebook 12);
 - :mod:`course_utils.audio`: spoken digits synthesised with eSpeak NG, log-mel features, a keyword CNN (notebook 12);
+- :mod:`course_utils.costs`: training compute, time, money, memory and serving cost; the scaling laws (notebook 14);
+- :mod:`course_utils.glossary`: links to the bilingual glossary (notebook 14);
 - :mod:`course_utils.bench`: ``make bench``, the two recipes measured side by side.
 
 Each helper's docstring names the notebook that teaches it.

@@ -435,6 +435,7 @@ def ex14_training_days(answer: float) -> Feedback:
         hint="6 N D FLOPs, divided by (chips x dense bf16 peak in FLOP/s x utilisation), then seconds to days",
     )
 
+
 # --------------------------------------------------------------------------- notebook 10
 def ex10_softened(answer: object, logits: object, *, temperature: float) -> Feedback:
     """Exercise 1 of notebook 10: softmax(logits / temperature), computed by hand (checked with NumPy)."""
