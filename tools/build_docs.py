@@ -33,6 +33,7 @@ from notebook_runner import EXECUTED, ROOT, course_notebooks, execute, is_curren
 
 VENDOR = ROOT / ".venv" / "course-vendor"
 SOURCE = ROOT / "build" / "docs-src"
+SITE_PACKAGES = ("mermaid", "mathjax")
 OUT = ROOT / "build" / "site"
 MODULES = (
     "data",
@@ -195,8 +196,9 @@ def write_source(copies: list[Path], source: Path = SOURCE) -> None:
             f"{VENDOR} is missing: the site serves mermaid and MathJax itself. Run `make install` once with "
             "network (it runs tools/vendor_js.py), then build again."
         )
-    if not static.is_dir():
-        shutil.copytree(VENDOR, static)
+    for package in SITE_PACKAGES:  # only what the site loads (the slides use other vendored packages)
+        if not (static / package).is_dir():
+            shutil.copytree(VENDOR / package, static / package)
 
 
 def build(mode: str = "full", out: Path = OUT) -> Path:
