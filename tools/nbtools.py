@@ -112,6 +112,11 @@ def problems(path: Path) -> list[str]:
             found.append(f"cell {index}: metadata noise {sorted(extra)}")
         if cell.cell_type != "code":
             continue
+        if IGNORE_TAG in tags(cell):
+            found.append(
+                f"cell {index}: tagged {IGNORE_TAG}, which the course does not use: only cells tagged "
+                f"{CHECK_TAG} are compared, every other output is free to vary"
+            )
         if cell.execution_count is not None and not is_checked(cell):
             found.append(f"cell {index}: execution count {cell.execution_count} on a cell that nbval does not check")
         if cell.outputs and not is_checked(cell):
