@@ -213,3 +213,31 @@ def test_rotation_and_weight_averaging_train_and_end_on_the_averaged_weights(sma
     final = recipes.evaluate_accuracy(result.model, data.prepare_images(x_test), y_test)
     assert result.final_test_acc == final > 0.5  # the last record is the averaged model's accuracy
     assert "random rotations of up to 10 degrees" in settings.describe() and "moving average" in settings.describe()
+
+
+JAX_SCRIPT = """
+import json
+from course_utils import data, recipes, runtime
+(x, y), (xt, yt) = data.load_mnist(verbose=False)
+x, y = data.stratified_subset(x, y, 1000, seed=0)
+runtime.seed_everything(0)
+result = recipes.course_recipe(x, y, xt[:200], yt[:200], num_epochs=1, config="course_fast")
+print(json.dumps({"backend": result.config["backend"], "pipeline": result.config["pipeline"],
+                  "tf": runtime.backend_is_tensorflow(), "acc": result.final_test_acc,
+                  "flops": recipes.training_flops_per_image(result.model)}))
+"""
+
+
+def test_the_course_recipe_runs_under_jax_too() -> None:
+    """``make bench BACKEND=jax``'s path, on a CPU: the recipe is Keras 3 only (needs the ``jax`` extra)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax", reason='the jax extra is not installed (pip install -e ".[jax]")')
+    env = dict(os.environ, KERAS_BACKEND="jax", CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu")
+    done = subprocess.run([sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["backend"] == "jax" and report["pipeline"] == "numpy" and report["tf"] is False
+    assert report["acc"] > 0.3 and report["flops"] > 0
