@@ -1,24 +1,16 @@
 """The benchmark: the article's training recipe against the course's, side by side (issues 5 and 15).
 
-``python -m course_utils.bench [--quick] [--repeats 3] [--out build]``, or ``make bench``
-(``make bench QUICK=1`` for a tiny run). Writes ``build/bench.json`` (every figure, the machine,
-the versions) and ``build/bench.md`` (the tables, for the README).
-
-It runs the recipes, measures, and writes JSON and Markdown. In one process, on the same data and
-device, each repeat trains, interleaved (baseline, course_fast, course, baseline, ...), so that a
-change in the machine's load hits every recipe alike: ``baseline``, the article's section-5 recipe
-as written (:func:`course_utils.recipes.article_recipe`), then each configuration of
-:func:`course_utils.recipes.course_recipe` by its name in :data:`course_utils.recipes.CONFIGS`.
-Per run: training seconds after every evaluation (evaluation excluded), test accuracy, images per
-second, peak resident memory, and the load average before and after. Tables show medians over
-repeats; the JSON keeps every repeat. Then, once: input-pipeline throughput
-(:func:`course_utils.train.pipeline_throughput`) and single-image CPU inference latency (Keras
-float32 vs TFLite, through :mod:`course_utils.deploy`).
-
-The summary judges the targets on the medians and says when one is missed, and warns when the
-machine was busy (1-minute load above :data:`BUSY_LOAD_PER_CORE` per core), since a ratio
-measured under uneven load is not a result. Uses full MNIST from ``COURSE_DATA_DIR``; with only
-the offline subset it says so loudly. A benchmark, not a test: the suite checks a ``--quick`` run.
+``python -m course_utils.bench [--quick] [--repeats 3] [--out build]``, or ``make bench`` (``QUICK=1``: a
+tiny run; ``BACKEND=jax``: under that Keras backend). It runs the recipes, measures, and writes
+``build/bench.json`` (every figure, each repeat, the machine, the versions) and ``build/bench.md``.
+Repeats interleave the runs (baseline, course, course_fast, baseline, ...: the article's recipe,
+:func:`course_utils.recipes.article_recipe`, then each configuration in :data:`course_utils.recipes.CONFIGS`),
+so that a change of load hits each alike; each run records its training seconds per evaluation, test
+accuracy, images/s, peak memory, the load average before and after, and its compute limit
+(:func:`compute_limit`). Then, once: input pipelines (:func:`course_utils.train.pipeline_throughput`) and
+inference latency (:func:`course_utils.deploy.latency_report`). The summary judges the targets on the
+medians, says which are missed, and warns when the machine was busy. Full MNIST comes from
+``COURSE_DATA_DIR``; with only the offline subset it says so loudly. The suite checks a ``--quick`` run.
 """
 
 from __future__ import annotations
