@@ -14,7 +14,8 @@ One module per topic, imported explicitly (``from course_utils import data, runt
 - :mod:`course_utils.fewlabels`: pretext tasks, pseudo-labels, linear probes, transfer, feature maps (notebook 09);
 - :mod:`course_utils.compress`: magnitude pruning masks, logits for distillation (notebook 10);
 - :mod:`course_utils.deploy`: TFLite/LiteRT, SavedModel and ONNX export, latency and size (notebook 10);
-- :mod:`course_utils.serve`: the digit model as an HTTP service, input checks, drift monitor (notebook 10, ``make serve``);
+- :mod:`course_utils.serve`: the digit model as an HTTP service, input checks, drift monitor (notebook 10,
+  ``make serve``);
 - :mod:`course_utils.text`: Chinese reviews, characters as tokens, a Transformer encoder, a tiny GPT (notebook 11);
 - :mod:`course_utils.recsys`: MovieLens, leave-one-out splits, candidate sampling, HR/NDCG at k (notebook 13);
 - :mod:`course_utils.canvas`: digits on cluttered canvases, IoU, mAP, a U-Net and a YOLO-style grid head (notebook 12);

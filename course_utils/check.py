@@ -529,7 +529,7 @@ def ex12_average_precision(answer: float) -> Feedback:
 
 def ex12_num_frames(answer: int, *, seconds: float, sample_rate: int = 16000, frame_step: int = 160) -> Feedback:
     """Exercise 3 of notebook 12: how many log-mel frames a clip of ``seconds`` gives (centred STFT)."""
-    samples = int(round(seconds * sample_rate))
+    samples = round(seconds * sample_rate)
     expected = 1 + samples // frame_step
     try:
         got = int(answer)  # type: ignore[call-overload]

@@ -80,6 +80,7 @@ notebook restates a number that could drift when a configuration is tuned. What 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -178,10 +179,6 @@ def evaluate_accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray
     """
     probabilities = model.predict(images, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
-
-
-#: Deprecated old name of :func:`evaluate_accuracy`, kept until notebook 10 uses the new one.
-test_accuracy = evaluate_accuracy
 
 
 def accuracy_on(images: np.ndarray, labels: np.ndarray) -> Any:
@@ -555,7 +552,8 @@ def save_course_model(model: keras.Model, *, description: str) -> Path:
     """
     path = course_model_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.keras")
+    # A name of its own per process: two notebooks may save at once (the tests run two at a time).
+    partial = path.with_suffix(f".{os.getpid()}.partial.keras")
     model.save(partial)
     partial.replace(path)  # never leave a half-written model where notebooks look for one
     path.with_suffix(".txt").write_text(description.strip() + "\n", encoding="utf-8")

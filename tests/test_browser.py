@@ -214,6 +214,9 @@ def test_docs_site_index_and_a_notebook_page_render(lab: tuple[LabServer, Any], 
         figures = page.eval_on_selector_all("main img", "els => els.filter(e => e.naturalWidth > 0).length")
         assert figures > 0, f"{with_diagram}: no figure rendered on its page"
         page.screenshot(path=str(SCREENSHOTS / f"site-{Path(with_diagram).stem}.png"), full_page=False)
+        # sphinx-thebe, which Jupyter Book 1 always loads (launch buttons are off), declares one constant
+        # twice; that error is harmless and not ours. Any other error fails the test.
+        errors = [error for error in errors if "THEBE_JS_URL" not in error]
         assert not errors, f"JavaScript errors on the site: {errors}"
     finally:
         page.close()

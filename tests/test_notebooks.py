@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_runner import RUNS, compare_checked_outputs, course_notebooks, execute, executed_copy
+from notebook_runner import RUNS, compare_checked_outputs, course_notebooks, execute, execute_many, executed_copy
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -37,10 +37,18 @@ def _selected() -> list[Path]:
 NOTEBOOKS = _selected()
 
 
+@pytest.fixture(scope="session")
+def failures() -> dict[str, str | None]:
+    """Every selected notebook, executed once, ``notebook_runner.WORKERS`` at a time (the first test waits)."""
+    return execute_many(NOTEBOOKS)
+
+
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook(path: Path) -> None:
+def test_notebook(path: Path, failures: dict[str, str | None]) -> None:
     """It runs top to bottom in fast mode, and its checked cells reproduce their committed outputs."""
+    error = failures.get(path.name)
+    assert error is None, f"{path.name} failed in fast mode (the executed copy is build/executed/{path.name}):\n{error}"
     executed = executed_copy(path)
     differences = compare_checked_outputs(path, executed)
     assert not differences, (

@@ -221,7 +221,7 @@ from course_utils import data, recipes, runtime
 (x, y), (xt, yt) = data.load_mnist(verbose=False)
 x, y = data.stratified_subset(x, y, 1000, seed=0)
 runtime.seed_everything(0)
-result = recipes.course_recipe(x, y, xt[:200], yt[:200], num_epochs=1, config="course_fast")
+result = recipes.course_recipe(x, y, xt[:200], yt[:200], num_epochs=3, config="course_fast")
 print(json.dumps({"backend": result.config["backend"], "pipeline": result.config["pipeline"],
                   "tf": runtime.backend_is_tensorflow(), "acc": result.final_test_acc,
                   "flops": recipes.training_flops_per_image(result.model)}))

@@ -84,7 +84,7 @@ sphinx:
     - sphinxcontrib.mermaid
   config:
     myst_fence_as_directive: [mermaid]
-    mermaid_use_local: _static/vendor/mermaid/dist/mermaid.esm.min.mjs
+    mermaid_use_local: vendor/mermaid/dist/mermaid.esm.min.mjs  # relative to _static
     mathjax_path: vendor/mathjax/es5/tex-chtml.js
     html_show_sourcelink: true
     html_copy_source: true

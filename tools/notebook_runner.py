@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -39,6 +42,10 @@ EXECUTION_TIMEOUT_S = 600  # one cell; the notebook's own budget is a warning, n
 RUNS: Counter[str] = Counter()
 #: Seconds each notebook took in this session, by file name.
 SECONDS: dict[str, float] = {}
+_LOCK = threading.Lock()  # execute_many runs notebooks in threads
+#: How many notebooks run at once (COURSE_TEST_WORKERS): kernel start-up, imports and plotting are
+#: single-threaded, so two kernels keep two cores busier than one does.
+WORKERS = int(os.environ.get("COURSE_TEST_WORKERS", "2"))
 
 
 def course_notebooks() -> list[Path]:
@@ -53,6 +60,11 @@ def budget_s(path: Path) -> float:
 
 
 def _record_time(name: str, seconds: float) -> None:
+    with _LOCK:
+        _write_time(name, seconds)
+
+
+def _write_time(name: str, seconds: float) -> None:
     SECONDS[name] = round(seconds, 1)
     TIMES.parent.mkdir(parents=True, exist_ok=True)
     times = json.loads(TIMES.read_text()) if TIMES.is_file() else {}
@@ -73,7 +85,8 @@ def execute(path: Path, output: Path | None = None, parameters: dict[str, Any] |
     output.parent.mkdir(parents=True, exist_ok=True)
     is_course = path.resolve().parent == NOTEBOOKS_DIR
     if is_course:
-        RUNS[path.name] += 1
+        with _LOCK:
+            RUNS[path.name] += 1
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -102,9 +115,14 @@ def _record_manifest(source: Path, output: Path) -> None:
     """Note, beside the executed copies, which source and run mode each was made from."""
     from course_utils import runtime
 
+    with _LOCK:
+        _write_manifest(source, output, runtime.run_mode())
+
+
+def _write_manifest(source: Path, output: Path, mode: str) -> None:
     manifest_path = output.parent / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    manifest[output.name] = {"source_sha256": source_digest(source), "mode": runtime.run_mode()}
+    manifest[output.name] = {"source_sha256": source_digest(source), "mode": mode}
     manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
 
 
@@ -115,6 +133,22 @@ def is_current(source: Path, executed: Path, mode: str) -> bool:
         return False
     entry = json.loads(manifest_path.read_text()).get(executed.name, {})
     return entry == {"source_sha256": source_digest(source), "mode": mode}
+
+
+def execute_many(paths: list[Path], workers: int = WORKERS) -> dict[str, str | None]:
+    """Execute the notebooks this session has not run yet, ``workers`` at a time, each once.
+
+    Returns ``{name: None}`` for each that ran cleanly and ``{name: "error text"}`` for each that
+    failed; notebooks already run this session are left alone (and not in the result).
+    """
+    pending = [path for path in paths if not RUNS[path.name]]
+    outcome: dict[str, str | None] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(execute, path): path for path in pending}
+        for future in as_completed(futures):
+            error = future.exception()
+            outcome[futures[future].name] = None if error is None else f"{type(error).__name__}: {error}"
+    return outcome
 
 
 def executed_copy(path: Path) -> Path:
