@@ -199,6 +199,9 @@ def write_source(copies: list[Path], source: Path = SOURCE) -> None:
     for package in SITE_PACKAGES:  # only what the site loads (the slides use other vendored packages)
         if not (static / package).is_dir():
             shutil.copytree(VENDOR / package, static / package)
+    # Jupyter Book adds every .js file under _static to every page; MathJax's font data file must not be
+    # loaded a second time beside tex-chtml.js, which bundles it ("Cannot set property Package").
+    (static / "mathjax" / "es5" / "output" / "chtml" / "fonts" / "tex.js").unlink(missing_ok=True)
 
 
 def build(mode: str = "full", out: Path = OUT) -> Path:
