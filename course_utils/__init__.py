@@ -22,7 +22,7 @@ One module per topic, imported explicitly (``from course_utils import data, runt
 - :mod:`course_utils.audio`: spoken digits synthesised with eSpeak NG, log-mel features, a keyword CNN (notebook 12);
 - :mod:`course_utils.costs`: training compute, time, money, memory and serving cost; the scaling laws (notebook 14);
 - :mod:`course_utils.glossary`: links to the bilingual glossary (notebook 14);
-- :mod:`course_utils.bench`: ``make bench``, the two recipes measured side by side.
+- :mod:`course_utils.bench`: ``make bench``, the recipes measured side by side (tables: ``bench_report``).
 
 Each helper's docstring names the notebook that teaches it.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import bench, runtime
+from course_utils import bench, bench_report, runtime
 
 #: The keys ``build/bench.json`` has always had (README and notebook 06 read them); new ones may be added.
 TOP_KEYS = {
@@ -200,7 +200,7 @@ def test_rss_sampler_sees_memory_allocated_while_it_runs() -> None:
 
 
 def test_json_output_has_no_nan() -> None:
-    cleaned = bench._finite({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2}})
+    cleaned = bench_report.json_ready({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2}})
     assert cleaned == {"a": None, "b": [1.0, None], "c": {"d": 2}}
     assert not any(isinstance(v, float) and math.isnan(v) for v in cleaned.values())
 
@@ -246,3 +246,22 @@ def test_notebook_bench_table_lists_every_notebook_with_time_and_memory(tmp_path
         "00_setup.ipynb",
         "08_overfitting.ipynb",
     ]
+
+
+def test_notebook_bench_subset_run_updates_only_its_rows(tmp_path: Path) -> None:
+    import bench_notebooks
+
+    earlier = [
+        {"notebook": "00_setup.ipynb", "seconds": 30.0},
+        {"notebook": "06_train_on_gpu.ipynb", "seconds": 900.0},
+    ]
+    (tmp_path / "notebook-bench.json").write_text(json.dumps({"notebooks": earlier}), encoding="utf-8")
+    loaded = bench_notebooks.previous_rows(tmp_path / "notebook-bench.json")
+    merged = bench_notebooks.merge_rows(loaded, [{"notebook": "06_train_on_gpu.ipynb", "seconds": 400.0}])
+    assert [(row["notebook"], row["seconds"]) for row in merged] == [
+        ("00_setup.ipynb", 30.0),
+        ("06_train_on_gpu.ipynb", 400.0),
+    ]
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    assert bench_notebooks.previous_rows(tmp_path / "broken.json") == []  # a broken table starts anew
+    assert bench_notebooks.previous_rows(tmp_path / "missing.json") == []

@@ -8,7 +8,8 @@ psutil; the runner's own memory is not counted. Writes ``build/notebook-bench.md
 README: notebook, seconds on this machine, peak kernel memory) and ``build/notebook-bench.json``.
 
 A benchmark run by hand (it takes the better part of an hour on 2 CPU cores), not a test; the suite
-checks only its table writer. ``NB=notebooks/06_*.ipynb`` runs a subset.
+checks only its table writer. ``NB=notebooks/06_*.ipynb`` measures a subset again and updates
+those rows of the existing table (each row keeps its own load averages).
 """
 
 from __future__ import annotations
@@ -100,6 +101,20 @@ def write_tables(rows: list[dict[str, Any]], machine: dict[str, Any], out: Path)
     return md, js
 
 
+def previous_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of an earlier ``notebook-bench.json``, so that a run of a few notebooks updates the table."""
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8"))["notebooks"])
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or unreadable: start a new table
+        return []
+
+
+def merge_rows(earlier: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``earlier`` with each notebook measured again replaced by its ``new`` row, in notebook order."""
+    by_name = {row["notebook"]: row for row in earlier} | {row["notebook"]: row for row in new}
+    return [by_name[name] for name in sorted(by_name)]
+
+
 def main(argv: list[str] | None = None) -> int:
     from course_utils import runtime
 
@@ -114,15 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("COURSE_OFFLINE", "1")
     output_dir = EXECUTED.parent / "executed-full"
     machine = {**runtime.machine_facts(), "date": time.strftime("%Y-%m-%d %H:%M %Z")}
-    rows = []
+    rows: list[dict[str, Any]] = []
+    earlier = previous_rows(args.out / "notebook-bench.json") if args.notebooks else []
     for path in args.notebooks or course_notebooks():
         print(f"{path.name} (full mode, load {runtime.load_average()}) ...", flush=True)
         rows.append(bench_one(path.resolve(), output_dir))
         print(
             f"    {rows[-1]['seconds']:.0f} s, peak kernel memory {rows[-1]['peak_kernel_rss_mb']:,.0f} MiB", flush=True
         )
-        write_tables(rows, machine, args.out)  # after each notebook: an interrupted run keeps what it measured
-    md, js = write_tables(rows, machine, args.out)
+        # after each notebook: an interrupted run keeps what it measured
+        write_tables(merge_rows(earlier, rows), machine, args.out)
+    md, js = write_tables(merge_rows(earlier, rows), machine, args.out)
     print(md.read_text(encoding="utf-8"))
     print(f"wrote {md} and {js}")
     return 1 if any(row["error"] for row in rows) else 0
