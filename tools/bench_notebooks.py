@@ -27,6 +27,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
 GOAL_S = 600.0  # issue 15: every notebook in full mode under 10 minutes on 2 CPU cores
 COURSE_GOAL_S = 3600.0  # and the course as a whole under an hour
+#: A full-mode cell may run long: the goal is judged in the table, not by killing the cell.
+CELL_TIMEOUT_S = 3600
 
 
 def kernel_rss_mb() -> float:
@@ -53,7 +55,7 @@ def bench_one(path: Path, output_dir: Path) -> dict[str, Any]:
     start = time.perf_counter()
     with runtime.RssSampler(interval_s=0.2, measure=kernel_rss_mb) as memory:
         try:
-            execute(path, output_dir / path.name)
+            execute(path, output_dir / path.name, cell_timeout_s=CELL_TIMEOUT_S)
         except Exception as err:  # a failing cell: record it and go on to the next notebook
             error = f"{type(err).__name__}: {err}".splitlines()[0][:300]
     return {

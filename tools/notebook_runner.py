@@ -72,8 +72,16 @@ def _write_time(name: str, seconds: float) -> None:
     TIMES.write_text(json.dumps(dict(sorted(times.items())), indent=2) + "\n")
 
 
-def execute(path: Path, output: Path | None = None, parameters: dict[str, Any] | None = None) -> Path:
+def execute(
+    path: Path,
+    output: Path | None = None,
+    parameters: dict[str, Any] | None = None,
+    *,
+    cell_timeout_s: int = EXECUTION_TIMEOUT_S,
+) -> Path:
     """Execute ``path`` with papermill (cwd: its folder) and return the executed copy's path.
+
+    ``cell_timeout_s``: the longest one cell may run before papermill stops it (full mode needs longer).
 
     Counted in :data:`RUNS` and timed in :data:`SECONDS` (and ``build/notebook-times.json``) when
     it is a course notebook. Raises papermill's ``PapermillExecutionError`` on a failing cell; the
@@ -96,7 +104,7 @@ def execute(path: Path, output: Path | None = None, parameters: dict[str, Any] |
             kernel_name="python3",
             cwd=str(path.parent),
             progress_bar=False,
-            execution_timeout=EXECUTION_TIMEOUT_S,
+            execution_timeout=cell_timeout_s,
         )
     finally:
         if is_course:
