@@ -30,11 +30,12 @@ def _course_shaped_notebook() -> nbformat.NotebookNode:
             cell.new_code_cell("import math"),
             cell.new_markdown_cell("## Exercises\n\n**1.** The cross-entropy of a uniform guess over 10 classes?"),
             solution(
-                "from course_utils import check\n\nuniform_loss = math.log(10)\ncheck.ex04a_uniform_loss(uniform_loss)"
+                "from course_utils.checks import nb04a as check\n\n"
+                "uniform_loss = math.log(10)\ncheck.ex04a_uniform_loss(uniform_loss)"
             ),
             cell.new_markdown_cell("**2.** Parameters of the CNN with Dense(128)?"),
             solution(
-                "from course_utils import check\n\n"
+                "from course_utils.checks import nb04b as check\n\n"
                 "count = (9 + 1) * 32 + (9 * 32 + 1) * 64 + (5 * 5 * 64 + 1) * 128 + (128 + 1) * 10\n"
                 "check.ex04b_dense128_parameters(count)"
             ),

@@ -8,7 +8,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from course_utils import audio, data
+from course_utils import data
+from course_utils.topics import audio
 
 TINY = audio.SpokenDigitsSpec(speakers=("m1", "f2"), test_speakers=("f2",), voices=("en", "cmn"), repeats=1, seed=3)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_utils import canvas
-from course_utils.canvas import Detections
+from course_utils.topics import canvas
+from course_utils.topics.canvas import Detections
 
 
 def _digits(count: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from course_utils import check, data, mathref
+from course_utils import data, mathref
+from course_utils.checks import nb00, nb01, nb02, nb03, nb04a, nb04b
 
 
 def _shared(train: np.ndarray, test: np.ndarray) -> set[str]:
@@ -27,18 +28,18 @@ def _attention_max(angle: float) -> float:
 
 
 RIGHT_AND_WRONG = [
-    (check.ex00_test_images, (len(data.load_mnist(verbose=False)[1][0]),), (123,)),
-    (check.ex01_chinchilla_estimate, (6 * 70e9 * 1.4e12,), (5.76e23,)),  # the published figure is not the estimate
-    (check.ex01_gpt3_chinchilla_tokens, (3.5e12,), (300e9,)),
-    (check.ex01_h100_count, (37_000,), (3_700,)),
-    (check.ex02_densenet121_parameters, (8_062_504,), (8_100_000,)),
-    (check.ex02_int4_step_ratio, (127 / 7,), (16,)),
-    (check.ex03_shared_hashes, (_shared,), (lambda train, test: [],)),
-    (check.ex04a_uniform_loss, (math.log(10),), (math.log2(10),)),
-    (check.ex04b_dense128_parameters, (225_034,), (121_930,)),
-    (check.ex04b_attention_max_weight, (_attention_max(0.0), 0.0), (0.99, 30.0)),
-    (check.ex04b_attention_max_weight, (_attention_max(30.0), 30.0), (_attention_max(0.0), 30.0)),
-    (check.ex04b_same_padding, (14, (0, 1)), (14, (1, 0))),
+    (nb00.ex00_test_images, (len(data.load_mnist(verbose=False)[1][0]),), (123,)),
+    (nb01.ex01_chinchilla_estimate, (6 * 70e9 * 1.4e12,), (5.76e23,)),  # the published figure is not the estimate
+    (nb01.ex01_gpt3_chinchilla_tokens, (3.5e12,), (300e9,)),
+    (nb01.ex01_h100_count, (37_000,), (3_700,)),
+    (nb02.ex02_densenet121_parameters, (8_062_504,), (8_100_000,)),
+    (nb02.ex02_int4_step_ratio, (127 / 7,), (16,)),
+    (nb03.ex03_shared_hashes, (_shared,), (lambda train, test: [],)),
+    (nb04a.ex04a_uniform_loss, (math.log(10),), (math.log2(10),)),
+    (nb04b.ex04b_dense128_parameters, (225_034,), (121_930,)),
+    (nb04b.ex04b_attention_max_weight, (_attention_max(0.0), 0.0), (0.99, 30.0)),
+    (nb04b.ex04b_attention_max_weight, (_attention_max(30.0), 30.0), (_attention_max(0.0), 30.0)),
+    (nb04b.ex04b_same_padding, (14, (0, 1)), (14, (1, 0))),
 ]
 
 
@@ -54,14 +55,14 @@ def test_checker_accepts_the_right_answer_and_refuses_a_wrong_one(checker, right
 def test_most_confused_pair_takes_either_order() -> None:
     matrix = np.diag([50] * 10)
     matrix[4, 9], matrix[9, 4], matrix[3, 5] = 6, 3, 8  # 4<->9: 9 in total, 3<->5: 8
-    assert check.ex03_most_confused((9, 4), matrix).ok and check.ex03_most_confused((4, 9), matrix).ok
-    assert not check.ex03_most_confused((3, 5), matrix).ok
-    assert not check.ex03_most_confused((4, 4), matrix).ok
-    assert "pair" in check.ex03_most_confused("nine", matrix).hint
+    assert nb03.ex03_most_confused((9, 4), matrix).ok and nb03.ex03_most_confused((4, 9), matrix).ok
+    assert not nb03.ex03_most_confused((3, 5), matrix).ok
+    assert not nb03.ex03_most_confused((4, 4), matrix).ok
+    assert "pair" in nb03.ex03_most_confused("nine", matrix).hint
 
 
 def test_bad_input_gets_a_message_not_a_crash() -> None:
-    assert "function" in check.ex03_shared_hashes(42).hint
-    assert "raised" in check.ex03_shared_hashes(lambda train, test: 1 / 0).hint
-    assert "number" in check.ex01_h100_count("many").hint
-    assert not check.ex00_test_images("ten thousand").ok
+    assert "function" in nb03.ex03_shared_hashes(42).hint
+    assert "raised" in nb03.ex03_shared_hashes(lambda train, test: 1 / 0).hint
+    assert "number" in nb01.ex01_h100_count("many").hint
+    assert not nb00.ex00_test_images("ten thousand").ok

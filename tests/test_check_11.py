@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_utils import check, mathref, text
+from course_utils import mathref
+from course_utils.checks import nb11
+from course_utils.topics import text
 
 
 def test_uniform_perplexity() -> None:
-    assert check.ex11_uniform_perplexity(97.0, 97)
-    assert not check.ex11_uniform_perplexity(np.log(97), 97)
-    assert not check.ex11_uniform_perplexity("many", 97)
+    assert nb11.ex11_uniform_perplexity(97.0, 97)
+    assert not nb11.ex11_uniform_perplexity(np.log(97), 97)
+    assert not nb11.ex11_uniform_perplexity("many", 97)
 
 
 def test_attention_parameters_match_keras() -> None:
@@ -19,11 +21,11 @@ def test_attention_parameters_match_keras() -> None:
     layer = keras.layers.MultiHeadAttention(num_heads=4, key_dim=16)
     x = np.zeros((1, 3, 64), "float32")
     layer(x, x)
-    assert check.ex11_attention_parameters(layer.count_params(), embed_dim=64, num_heads=4)
-    wrong = check.ex11_attention_parameters(3 * (64 * 64 + 64), embed_dim=64, num_heads=4)
+    assert nb11.ex11_attention_parameters(layer.count_params(), embed_dim=64, num_heads=4)
+    wrong = nb11.ex11_attention_parameters(3 * (64 * 64 + 64), embed_dim=64, num_heads=4)
     assert not wrong and "output projection" in wrong.hint
-    assert "bias" in check.ex11_attention_parameters(4 * 64 * 64, embed_dim=64, num_heads=4).hint
-    assert not check.ex11_attention_parameters("lots", embed_dim=64, num_heads=4)
+    assert "bias" in nb11.ex11_attention_parameters(4 * 64 * 64, embed_dim=64, num_heads=4).hint
+    assert not nb11.ex11_attention_parameters("lots", embed_dim=64, num_heads=4)
 
 
 def _top_p(logits: np.ndarray, p: float) -> np.ndarray:
@@ -36,11 +38,11 @@ def _top_p(logits: np.ndarray, p: float) -> np.ndarray:
 
 
 def test_top_p_filter() -> None:
-    assert check.ex11_top_p_filter(_top_p)
-    assert not check.ex11_top_p_filter(lambda logits, p: text.top_k_filter(logits, 2))  # a fixed k is not top-p
-    assert not check.ex11_top_p_filter(lambda logits, p: logits)  # keeps everything
-    assert not check.ex11_top_p_filter(lambda logits, p: _top_p(logits, p) * 2)  # changes the kept logits
-    assert "raised" in check.ex11_top_p_filter(lambda logits, p: 1 / 0).hint
-    assert not check.ex11_top_p_filter(42)
-    feedback = check.ex11_top_p_filter(_top_p)
+    assert nb11.ex11_top_p_filter(_top_p)
+    assert not nb11.ex11_top_p_filter(lambda logits, p: text.top_k_filter(logits, 2))  # a fixed k is not top-p
+    assert not nb11.ex11_top_p_filter(lambda logits, p: logits)  # keeps everything
+    assert not nb11.ex11_top_p_filter(lambda logits, p: _top_p(logits, p) * 2)  # changes the kept logits
+    assert "raised" in nb11.ex11_top_p_filter(lambda logits, p: 1 / 0).hint
+    assert not nb11.ex11_top_p_filter(42)
+    feedback = nb11.ex11_top_p_filter(_top_p)
     assert str(feedback) == "✓ right"

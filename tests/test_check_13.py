@@ -7,25 +7,26 @@ import math
 import numpy as np
 import pandas as pd
 
-from course_utils import check, recsys
+from course_utils.checks import nb13
+from course_utils.topics import recsys
 
 
 def test_metrics_by_hand() -> None:
     ndcg = (1 + 1 / math.log2(5) + 1 / math.log2(11)) / 4
-    assert check.recsys_metrics_by_hand(0.75, ndcg)
-    wrong_hr = check.recsys_metrics_by_hand(1.0, ndcg)
+    assert nb13.recsys_metrics_by_hand(0.75, ndcg)
+    wrong_hr = nb13.recsys_metrics_by_hand(1.0, ndcg)
     assert not wrong_hr and "0.75" not in str(wrong_hr)
     one_based = (1 / math.log2(2 + 0) + 1 / math.log2(3 + 2) + 1 / math.log2(9 + 3)) / 4  # a typical slip
-    assert not check.recsys_metrics_by_hand(0.75, one_based)
-    assert not check.recsys_metrics_by_hand("three quarters", ndcg)  # type: ignore[arg-type]
+    assert not nb13.recsys_metrics_by_hand(0.75, one_based)
+    assert not nb13.recsys_metrics_by_hand("three quarters", ndcg)  # type: ignore[arg-type]
 
 
 def test_mrr() -> None:
-    assert check.recsys_mrr(lambda ranks: np.mean(1 / (np.asarray(ranks) + 1)))
-    one_based = check.recsys_mrr(lambda ranks: np.mean(1 / np.maximum(np.asarray(ranks), 1)))
+    assert nb13.recsys_mrr(lambda ranks: np.mean(1 / (np.asarray(ranks) + 1)))
+    one_based = nb13.recsys_mrr(lambda ranks: np.mean(1 / np.maximum(np.asarray(ranks), 1)))
     assert not one_based and "0-based" in one_based.hint
-    assert not check.recsys_mrr(lambda ranks: 1 / 0)
-    assert not check.recsys_mrr(0.5)
+    assert not nb13.recsys_mrr(lambda ranks: 1 / 0)
+    assert not nb13.recsys_mrr(0.5)
 
 
 def _split() -> recsys.LeaveOneOut:
@@ -41,8 +42,8 @@ def test_full_ranking() -> None:
     counts = recsys.popularity(split)
     ranks = recsys.ranks_among_all_items(np.tile(counts, (split.num_users, 1)), split)
     right = recsys.hit_rate_at_k(ranks, 10)
-    assert check.recsys_full_ranking(right, split)
+    assert nb13.recsys_full_ranking(right, split)
     sampled = recsys.evaluate_ranking(lambda u, i: counts[i], *recsys.evaluation_candidates(split, num_negatives=20))
     assert sampled["hr"] != right
-    assert not check.recsys_full_ranking(sampled["hr"], split)
-    assert not check.recsys_full_ranking(right + 0.1, split)
+    assert not nb13.recsys_full_ranking(sampled["hr"], split)
+    assert not nb13.recsys_full_ranking(right + 0.1, split)

@@ -1,4 +1,4 @@
-"""course_utils.compress: magnitude masks, masks that survive fine-tuning, logits for distillation."""
+"""course_utils.topics.compress: magnitude masks, masks that survive fine-tuning, logits for distillation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from course_utils import compress, models
+from course_utils import models
+from course_utils.topics import compress
 
 
 def _small_cnn() -> keras.Model:

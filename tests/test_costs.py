@@ -1,4 +1,4 @@
-"""course_utils.costs: the calculators of notebook 14, checked against published runs and hand computations."""
+"""course_utils.topics.costs: the calculators of notebook 14, checked against published runs and hand computations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from course_utils import costs, data
+from course_utils import data
+from course_utils.topics import costs
 
 GPT3_PARAMETERS, GPT3_TOKENS, GPT3_FLOPS = 175e9, 300e9, 3.14e23  # Brown et al. 2020
 

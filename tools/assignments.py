@@ -12,7 +12,8 @@ which
 * the solution cell of a *chosen* exercise becomes an nbgrader solution cell (its code between
   ``### BEGIN SOLUTION`` and ``### END SOLUTION``, so the release shows nbgrader's "YOUR CODE HERE" stub),
   followed by a locked, graded test cell worth one point whose ``### BEGIN HIDDEN TESTS`` region calls
-  the exercise's checker from ``course_utils.check`` on the learner's answer and asserts it is right;
+  the exercise's checker (from its notebook's ``course_utils.checks`` module) on the learner's answer
+  and asserts it is right;
 * any other code solution becomes an ungraded solution cell (cleared in the release: practice space);
 * Markdown solutions (open questions) are left out of the assignment.
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -126,6 +128,22 @@ def _nbgrader(cell: nbformat.NotebookNode, grade_id: str, *, solution: bool, gra
     }
 
 
+_CHECKER_IMPORT = re.compile(r"^from course_utils\.checks import \w+ as check$", re.MULTILINE)
+
+
+def checker_import(solution: str, notebook: nbformat.NotebookNode, name: str) -> str:
+    """The line that imports an exercise's checkers as ``check``: the solution's own, else the notebook's.
+
+    Each notebook imports its own checker module (``from course_utils.checks import nb07 as check``).
+    """
+    sources = [solution] + [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    for source in sources:
+        found = _CHECKER_IMPORT.search(source)
+        if found:
+            return found.group(0)
+    raise SystemExit(f"{name}: no `from course_utils.checks import nbNN as check` line to grade its exercises with")
+
+
 def to_assignment(notebook: nbformat.NotebookNode, name: str, chosen: set[int] | None) -> nbformat.NotebookNode:
     """A copy of a course notebook as an nbgrader source notebook for the ``chosen`` exercises (None: all checkable)."""
     found = exercises(notebook)
@@ -166,7 +184,7 @@ def to_assignment(notebook: nbformat.NotebookNode, name: str, chosen: set[int] |
         cells.append(cell)
         test = nbformat.v4.new_code_cell(
             f"# Autograder test of exercise {exercise.number} (its checks are hidden until grading)\n"
-            "from course_utils import check\n\n"
+            f"{checker_import(body, notebook, name)}\n\n"
             "### BEGIN HIDDEN TESTS\n"
             f"feedback = {exercise.check_call}\n"
             "assert feedback, feedback\n"

@@ -352,7 +352,7 @@ def _run_generator(spec: SpokenDigitsSpec, out: Path, timeout_s: float) -> None:
     root = str(data.course_root())
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     result = subprocess.run(
-        [sys.executable, "-m", "course_utils.audio", "generate", spec.to_json(), str(out)],
+        [sys.executable, "-m", "course_utils.topics.audio", "generate", spec.to_json(), str(out)],
         capture_output=True,
         text=True,
         timeout=timeout_s,
@@ -554,7 +554,7 @@ def mel_band_centres(
 def _main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3 or args[0] != "generate":
-        print("usage: python -m course_utils.audio generate SPEC_JSON OUT.npz", file=sys.stderr)
+        print("usage: python -m course_utils.topics.audio generate SPEC_JSON OUT.npz", file=sys.stderr)
         return 2
     spec = SpokenDigitsSpec.from_json(args[1])
     arrays = _generate(spec)
