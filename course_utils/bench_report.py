@@ -79,7 +79,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"(limit {_num(goal['limit_s'], '.1f', ' s')}; target ≤ {goal['time_to_99_over_limit_target']:g}x: "
         f"{'met' if goal['time_to_99_over_limit_met'] else 'not met'})"
         + ".\n- Times are training seconds (evaluation excluded), wall clock; load average "
-        f"{machine.get('load_avg_before')} before, {machine.get('load_avg_after')} after (each run's in the JSON)."
+        f"{machine.get('load_avg_before')} before, {machine.get('load_avg_after')} after (each run's in the JSON); "
+        f"other processes kept at most {_num(machine.get('other_work_cores_max'), '.2f')} cores busy during a run."
     )
     pipes = report.get("pipeline")
     if pipes:
