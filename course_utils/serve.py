@@ -12,20 +12,33 @@ told otherwise. Endpoints:
     A 28x28x1 grid is accepted too. Answers ``{"predictions": [{"digit", "confidence",
     "probabilities"}, ...], "model", "version"}``.
 ``POST /predict/image``
-    A PNG/JPEG/... upload (multipart form field ``file``, or the raw bytes as the body): converted to
-    greyscale, resized to 28x28, scaled by / 255.
+    A PNG/JPEG/... upload (multipart form field ``file``, or the raw bytes as the body), prepared
+    like MNIST by :func:`course_utils.evaluation.preprocess_user_digit` (dark ink on light paper is
+    inverted, the digit is cropped, fitted into 20x20 and centred), the same preparation notebook 07
+    uses for a learner's own digit.
 ``GET /monitor``
     The predicted-class distribution of recent requests against the reference one, and whether it
     has drifted (:class:`DriftMonitor`).
+``GET /openapi.json``
+    The API's OpenAPI description (always there).
+``GET /docs``
+    Swagger UI, **only when its files are installed locally** (``pip install swagger-ui-bundle``;
+    see :func:`swagger_ui_dir`): the service never loads it from a CDN, so offline it would be a
+    blank page. Without them ``/docs`` answers 404 and ``/openapi.json`` is the documentation.
 
 Every bad request gets a 4xx answer whose ``detail`` says what was wrong and what to send instead:
-an empty body (400), a body that is not JSON (400), a body over :data:`MAX_BODY_BYTES` (413),
-wrong keys, shapes, non-numbers or values outside [0, 1] (422), an upload that is not an image
-(415). The server keeps serving after each.
+an empty body (400), a body that is not JSON (400), a body over :data:`MAX_BODY_BYTES` (413), an
+image over :data:`MAX_IMAGE_PIXELS` pixels or one Pillow calls a decompression bomb (413), wrong
+keys, shapes, non-numbers or values outside [0, 1] (422), an image with no digit in it (422), an
+upload that is not an image (415). The server keeps serving after each.
+
+One slow request does not stall the others: JSON parsing, image decoding and the model run in a
+worker thread (the event loop only receives bytes), uvicorn refuses connections past
+:data:`MAX_CONCURRENCY` with a 503, and the request counters in ``/health`` are kept under a lock.
 
 Why FastAPI and uvicorn: a maintained, widely used ASGI stack; FastAPI gives routing, JSON errors
-and generated API docs (``/docs``), uvicorn is the server it is documented with. Keras, TensorFlow
-and LiteRT are imported only when a model is loaded.
+and the OpenAPI description, uvicorn is the server it is documented with. Keras, TensorFlow and
+LiteRT are imported only when a model is loaded.
 """
 
 from __future__ import annotations
@@ -42,18 +55,26 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 IMAGE_SIDE = 28
 NUM_CLASSES = 10
 MAX_BATCH = 256
 #: Largest request body accepted: a full batch of 256 images as JSON floats fits with room to spare.
 MAX_BODY_BYTES = 4 * 1024 * 1024
+#: Largest image accepted by ``/predict/image``, in pixels (width x height), checked before decoding.
+MAX_IMAGE_PIXELS = 4096 * 4096
+#: Connections uvicorn serves at once; past it, new ones get a 503 instead of queueing without bound.
+MAX_CONCURRENCY = 32
+#: Significant digits of the probabilities in a JSON answer (float32 carries about 7).
+PROBABILITY_DIGITS = 6
+#: The files Swagger UI needs, looked for by :func:`swagger_ui_dir`.
+SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 logger = logging.getLogger("course_utils.serve")
@@ -292,22 +313,75 @@ def parse_images(payload: Any, *, max_batch: int = MAX_BATCH) -> np.ndarray:
     return images
 
 
-def decode_image(content: bytes) -> np.ndarray:
-    """An uploaded image file as float32 (1, 28, 28, 1): greyscale, resized to 28x28, / 255; 415 if not an image."""
+def _image_too_large(width: int, height: int, limit: int) -> HTTPException:
+    return HTTPException(
+        413,
+        f"the image is {width}x{height} pixels, more than the {limit:,} this service decodes: "
+        "send a photo of one digit, scaled down (a few hundred pixels a side is plenty)",
+    )
+
+
+def decode_image(content: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """An uploaded image file as float32 (1, 28, 28, 1), prepared like MNIST, or ``HTTPException``.
+
+    The file is opened lazily (Pillow reads only the header) and refused with a 413 when it has more
+    than ``max_pixels`` pixels, before any pixel is decoded: a small PNG can decode to hundreds of
+    megabytes. Pillow's own ``DecompressionBombError`` is a 413 too. Then
+    :func:`course_utils.evaluation.preprocess_user_digit` prepares it (notebook 07's preparation);
+    not an image: 415; no digit found in it: 422. Taught in notebook 10.
+    """
     from PIL import Image, UnidentifiedImageError
+
+    from course_utils import evaluation
 
     if not content:
         raise HTTPException(400, "the upload is empty: send a PNG or JPEG of a digit")
+    not_an_image = (UnidentifiedImageError, OSError, ValueError, SyntaxError)
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            grey = image.convert("L")
-    except (UnidentifiedImageError, OSError, ValueError) as err:
+        image = Image.open(io.BytesIO(content))
+    except Image.DecompressionBombError as err:
+        raise HTTPException(413, f"the image is refused as a decompression bomb ({err})") from None
+    except not_an_image as err:
         raise HTTPException(
             415, f"the upload is not an image this service can read ({type(err).__name__}): send a PNG or JPEG"
         ) from None
-    if grey.size != (IMAGE_SIDE, IMAGE_SIDE):
-        grey = grey.resize((IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.LANCZOS)
-    return (np.asarray(grey, dtype=np.float32) / 255.0)[np.newaxis, ..., np.newaxis]
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise _image_too_large(width, height, max_pixels)
+        try:
+            image.load()
+        except Image.DecompressionBombError as err:
+            raise HTTPException(413, f"the image is refused as a decompression bomb ({err})") from None
+        except not_an_image as err:
+            raise HTTPException(415, f"the image could not be decoded ({type(err).__name__}: {err})") from None
+        try:
+            digit = evaluation.preprocess_user_digit(image)
+        except ValueError as err:
+            raise HTTPException(422, str(err)) from None
+    return digit.astype(np.float32)[np.newaxis, ..., np.newaxis]
+
+
+def rounded(values: np.ndarray, digits: int = PROBABILITY_DIGITS) -> list[float]:
+    """``values`` as Python floats rounded to ``digits`` significant digits, for a JSON answer.
+
+    A float32 such as 0.0068 printed as a float64 is 0.006800000090152025; rounded it is 0.0068.
+    """
+    return [float(f"{value:.{digits}g}") for value in np.asarray(values, dtype=np.float64).ravel()]
+
+
+def swagger_ui_dir() -> Path | None:
+    """The folder of an installed copy of Swagger UI's files, or ``None`` when there is none.
+
+    Looks in the ``swagger-ui-bundle`` package (``pip install swagger-ui-bundle``), which ships them;
+    nothing is downloaded. Without it, :func:`create_app` turns ``/docs`` off.
+    """
+    try:
+        import swagger_ui_bundle  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    folder = Path(str(swagger_ui_bundle.swagger_ui_path))
+    return folder if all((folder / name).is_file() for name in SWAGGER_UI_FILES) else None
 
 
 # --------------------------------------------------------------------------- the app
@@ -319,31 +393,62 @@ def create_app(
     monitor: DriftMonitor | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_batch: int = MAX_BATCH,
+    max_image_pixels: int = MAX_IMAGE_PIXELS,
+    docs_assets: Path | str | Literal["auto"] | None = "auto",
 ) -> Any:
-    """The ASGI app serving ``predictor``: a FastAPI app wrapped in the body-size guard. Taught in notebook 10."""
-    app = FastAPI(title="Digit classifier (Large Models, Hands-On)", version=predictor.version)
+    """The ASGI app serving ``predictor``: a FastAPI app wrapped in the body-size guard. Taught in notebook 10.
+
+    ``docs_assets``: a folder holding Swagger UI's files (:data:`SWAGGER_UI_FILES`), served at
+    ``/docs`` from this machine; ``"auto"`` uses :func:`swagger_ui_dir`; ``None`` (or no such
+    folder) turns ``/docs`` off. ``/openapi.json`` is always served.
+    """
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = swagger_ui_dir() if docs_assets == "auto" else (Path(docs_assets) if docs_assets else None)
+    if assets is not None and not all((assets / name).is_file() for name in SWAGGER_UI_FILES):
+        raise FileNotFoundError(f"{assets} lacks Swagger UI's files {', '.join(SWAGGER_UI_FILES)}")
+    title = "Digit classifier (Large Models, Hands-On)"
+    app = FastAPI(title=title, version=predictor.version, docs_url=None, redoc_url=None)
+    app.state.docs = assets is not None
     started = time.time()
     served = {"requests": 0, "images": 0}
+    served_lock = threading.Lock()
 
     def answer(images: np.ndarray) -> dict[str, Any]:
         probabilities = predictor.predict(images)
         if monitor is not None:
             monitor.record(probabilities)
-        served["requests"] += 1
-        served["images"] += len(images)
+        with served_lock:
+            served["requests"] += 1
+            served["images"] += len(images)
         digits = probabilities.argmax(axis=1)
         logger.info("predicted %d image(s): %s", len(images), np.bincount(digits, minlength=NUM_CLASSES).tolist())
         return {
             "model": predictor.name,
             "version": predictor.version,
             "predictions": [
-                {"digit": int(d), "confidence": round(float(p[d]), 4), "probabilities": np.round(p, 4).tolist()}
+                {"digit": int(d), "confidence": rounded(p[d])[0], "probabilities": rounded(p)}
                 for d, p in zip(digits, probabilities)
             ],
         }
 
+    def answer_json(body: bytes) -> dict[str, Any]:  # runs in a worker thread: parsing 4 MiB takes a while
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise HTTPException(
+                400, f"the body is not valid JSON ({err}); images go as nested lists of numbers"
+            ) from None
+        return answer(parse_images(payload, max_batch=max_batch))
+
+    def answer_image(content: bytes) -> dict[str, Any]:  # runs in a worker thread: decoding takes a while
+        return answer(decode_image(content, max_pixels=max_image_pixels))
+
     @app.get("/health")
-    async def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:  # on the event loop on purpose: it answers while workers are busy
+        with served_lock:
+            counts = dict(served)
         return {
             "status": "ok",
             "model": predictor.name,
@@ -352,7 +457,7 @@ def create_app(
             "input": "28x28 greyscale digit, pixels in [0, 1], white on black",
             "max_batch": max_batch,
             "uptime_s": round(time.time() - started, 1),
-            **served,
+            **counts,
         }
 
     @app.post("/predict")
@@ -360,14 +465,7 @@ def create_app(
         body = await request.body()
         if not body:
             raise HTTPException(400, 'empty body: send JSON such as {"image": [[0.0, ...], ...]} (28 rows of 28)')
-        try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise HTTPException(
-                400, f"the body is not valid JSON ({err}); images go as nested lists of numbers"
-            ) from None
-        images = parse_images(payload, max_batch=max_batch)
-        return await run_in_threadpool(answer, images)
+        return await run_in_threadpool(answer_json, body)
 
     @app.post("/predict/image")
     async def predict_image(request: Request) -> dict[str, Any]:
@@ -379,10 +477,10 @@ def create_app(
             content = await upload.read()
         else:
             content = await request.body()
-        return await run_in_threadpool(answer, decode_image(content))
+        return await run_in_threadpool(answer_image, content)
 
     @app.get("/monitor")
-    async def monitoring() -> dict[str, Any]:
+    def monitoring() -> dict[str, Any]:  # a plain def: FastAPI runs it in a worker thread
         if monitor is None:
             raise HTTPException(404, "this service runs without a drift monitor")
         report = monitor.report()
@@ -391,6 +489,19 @@ def create_app(
                 "prediction drift: total variation %.2f, p = %.2g", report["total_variation"], report["p_value"]
             )
         return report
+
+    if assets is not None:
+        app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+        @app.get("/docs", include_in_schema=False)
+        async def docs() -> HTMLResponse:
+            return get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title=title,
+                swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                swagger_css_url="/docs-assets/swagger-ui.css",
+                swagger_favicon_url="data:,",
+            )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception) -> JSONResponse:  # a bug answers 500, never kills the server
@@ -417,13 +528,28 @@ class BackgroundServer:
     stops the server and waits for its thread. Used by notebook 10 and the tests.
     """
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int | None = None, start_timeout_s: float = 30.0):
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        start_timeout_s: float = 30.0,
+        limit_concurrency: int = MAX_CONCURRENCY,
+    ):
         if host not in LOOPBACK:
             raise ValueError(f"BackgroundServer listens on loopback only ({', '.join(LOOPBACK)}), not {host!r}")
         import uvicorn
 
         self.host, self.port = host, port or free_port(host)
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            limit_concurrency=limit_concurrency,
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name=f"uvicorn:{self.port}", daemon=True)
         self._timeout = start_timeout_s
@@ -475,14 +601,17 @@ def main(argv: list[str] | None = None) -> int:
         predictor = load_predictor(path) if path.is_file() else keras_predictor(model)
     import uvicorn
 
+    app = create_app(predictor)
+    docs = "/docs" if app.app.state.docs else "/openapi.json (/docs is off: pip install swagger-ui-bundle for it)"
     logger.info(
-        "serving %s (version %s) on http://%s:%d  (docs: /docs)",
+        "serving %s (version %s) on http://%s:%d  (docs: %s)",
         predictor.name,
         predictor.version,
         args.host,
         args.port,
+        docs,
     )
-    uvicorn.run(create_app(predictor), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", limit_concurrency=MAX_CONCURRENCY)
     return 0
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import struct
+import threading
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import keras
@@ -11,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils import data, serve
+from course_utils import data, evaluation, serve
 
 MAX_BATCH = 8
 MAX_BODY = 200_000
@@ -48,6 +52,19 @@ def _png(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _blank_png(width: int, height: int) -> bytes:
+    """A valid 1-bit black PNG of any size, written chunk by chunk: huge when decoded, a few KB on disk."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte 0, then the row's bits
+    packer = zlib.compressobj(9)
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit per pixel, greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
 def test_health_names_the_model_and_version(live) -> None:
     client, _ = live
     answer = client.get("/health")
@@ -76,14 +93,135 @@ def test_a_batch_gets_one_answer_per_image(live, model: keras.Model, digits: np.
     assert got == model.predict(digits[:5], verbose=0).argmax(1).tolist()
 
 
-def test_an_uploaded_png_is_read_like_the_array(live, model: keras.Model, digits: np.ndarray) -> None:
+def test_an_uploaded_png_is_prepared_like_notebook_07s_digit(live, model: keras.Model, digits: np.ndarray) -> None:
     client, _ = live
-    expected = int(model.predict(digits[:1], verbose=0).argmax())
-    upload = client.post("/predict/image", files={"file": ("digit.png", _png(digits[0]), "image/png")})
+    png = _png(digits[0])
+    prepared = evaluation.preprocess_user_digit(png)
+    expected = model.predict(prepared[None, :, :, None], verbose=0)[0]
+    upload = client.post("/predict/image", files={"file": ("digit.png", png, "image/png")})
     assert upload.status_code == 200, upload.text
-    assert upload.json()["predictions"][0]["digit"] == expected
-    raw = client.post("/predict/image", content=_png(digits[0]), headers={"content-type": "image/png"})
-    assert raw.status_code == 200 and raw.json()["predictions"][0]["digit"] == expected
+    (prediction,) = upload.json()["predictions"]
+    assert prediction["digit"] == int(expected.argmax())
+    assert prediction["probabilities"] == pytest.approx(expected.tolist(), abs=1e-5)
+    raw = client.post("/predict/image", content=png, headers={"content-type": "image/png"})
+    assert raw.status_code == 200 and raw.json()["predictions"][0] == prediction
+
+
+def test_a_dark_on_light_photo_is_inverted_before_the_model_sees_it(live, digits: np.ndarray) -> None:
+    client, _ = live
+    light_on_dark = client.post("/predict/image", content=_png(digits[3]), headers={"content-type": "image/png"})
+    paper = Image.fromarray(((1.0 - digits[3].squeeze()) * 255).astype(np.uint8)).resize((112, 112))
+    buffer = io.BytesIO()
+    paper.save(buffer, format="PNG")  # black ink on white paper, four times larger: a scan or a photo
+    dark_on_light = client.post("/predict/image", content=buffer.getvalue(), headers={"content-type": "image/png"})
+    assert light_on_dark.status_code == dark_on_light.status_code == 200, dark_on_light.text
+    first, second = light_on_dark.json()["predictions"][0], dark_on_light.json()["predictions"][0]
+    assert second["digit"] == first["digit"]
+    assert second["probabilities"] == pytest.approx(first["probabilities"], abs=0.05)
+
+
+def test_a_blank_upload_is_a_422_that_says_no_digit(live) -> None:
+    client, _ = live
+    answer = client.post("/predict/image", content=_png(np.zeros((28, 28))), headers={"content-type": "image/png"})
+    assert answer.status_code == 422 and "no digit" in answer.json()["detail"]
+
+
+def test_an_image_over_the_pixel_budget_is_a_413_before_decoding(live) -> None:
+    client, _ = live
+    side = 4097  # one pixel a side over 4096: 16.8 million pixels in a PNG of a few KB
+    png = _blank_png(side, side)
+    assert len(png) < MAX_BODY and side * side > serve.MAX_IMAGE_PIXELS
+    answer = client.post("/predict/image", content=png, headers={"content-type": "image/png"})
+    assert answer.status_code == 413, answer.text
+    assert f"{side}x{side}" in answer.json()["detail"]
+    assert client.get("/health").status_code == 200
+
+
+def test_a_decompression_bomb_is_a_413_not_a_500(live) -> None:
+    client, _ = live
+    side = 2 * int(Image.MAX_IMAGE_PIXELS**0.5) + 2  # over twice Pillow's limit: Image.open itself refuses it
+    bomb = _blank_png(side, side)
+    assert len(bomb) < MAX_BODY
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(io.BytesIO(bomb))
+    answer = client.post("/predict/image", files={"file": ("bomb.png", bomb, "image/png")})
+    assert answer.status_code == 413, answer.text
+    assert "decompression bomb" in answer.json()["detail"]
+    # the same file under a generous budget still meets Pillow's own refusal, which is a 413 as well
+    with pytest.raises(serve.HTTPException) as err:
+        serve.decode_image(bomb, max_pixels=side * side)
+    assert err.value.status_code == 413
+
+
+def test_health_answers_while_a_large_request_is_being_parsed(live, monkeypatch, digits: np.ndarray) -> None:
+    client, _ = live
+    parsing, release = threading.Event(), threading.Event()
+    real_parse = serve.parse_images
+
+    def slow_parse(payload, **kwargs):  # holds the parse until the test has seen /health answer
+        parsing.set()
+        assert release.wait(30), "the test never released the parse"
+        return real_parse(payload, **kwargs)
+
+    monkeypatch.setattr(serve, "parse_images", slow_parse)
+    big = {"images": np.repeat(digits[:1], MAX_BATCH, axis=0).tolist()}
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(client.post, "/predict", json=big)
+        try:
+            assert parsing.wait(20), "the large request never reached the parser"
+            health = httpx.get(str(client.base_url) + "/health", timeout=5)  # would time out on a blocked loop
+            assert health.status_code == 200
+        finally:
+            release.set()
+        answer = pending.result(timeout=30)
+    assert answer.status_code == 200 and len(answer.json()["predictions"]) == MAX_BATCH
+
+
+def test_counters_are_right_under_concurrent_requests(live, digits: np.ndarray) -> None:
+    client, _ = live
+    before = client.get("/health").json()
+    workers, each = 8, 6
+    image = {"image": digits[2, :, :, 0].tolist()}
+    pair = {"images": digits[:2].tolist()}
+
+    def send(worker: int) -> list[int]:
+        with httpx.Client(base_url=client.base_url, timeout=30) as own:
+            return [own.post("/predict", json=pair if worker % 2 else image).status_code for _ in range(each)]
+
+    with ThreadPoolExecutor(workers) as pool:
+        codes = [code for codes in pool.map(send, range(workers)) for code in codes]
+    assert codes == [200] * (workers * each)
+    after = client.get("/health").json()
+    assert after["requests"] - before["requests"] == workers * each
+    assert after["images"] - before["images"] == (workers // 2) * each * 1 + (workers // 2) * each * 2
+
+
+def test_probabilities_are_rounded_to_six_significant_digits(live, digits: np.ndarray) -> None:
+    client, _ = live
+    answer = client.post("/predict", content=json.dumps({"image": digits[0, :, :, 0].tolist()}))
+    prediction = answer.json()["predictions"][0]
+    # float32 noise such as 0.006800000090152025 would fail this
+    assert all(float(f"{p:.6g}") == p for p in [*prediction["probabilities"], prediction["confidence"]])
+    assert serve.rounded(np.float32([0.0068, 1 / 3])) == [0.0068, 0.333333]
+
+
+def test_docs_are_off_without_local_swagger_files_and_served_locally_with_them(
+    tmp_path, model: keras.Model, monkeypatch
+) -> None:
+    predictor = serve.keras_predictor(model, version="docs")
+    with serve.BackgroundServer(serve.create_app(predictor, docs_assets=None)) as server:
+        assert httpx.get(server.url + "/docs").status_code == 404
+        assert httpx.get(server.url + "/openapi.json").json()["info"]["version"] == "docs"
+    for name in serve.SWAGGER_UI_FILES:
+        (tmp_path / name).write_text(f"/* {name} */")
+    with serve.BackgroundServer(serve.create_app(predictor, docs_assets=tmp_path)) as server:
+        page = httpx.get(server.url + "/docs")
+        assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text
+        assert "cdn" not in page.text.lower() and "https://" not in page.text
+        assert httpx.get(server.url + "/docs-assets/swagger-ui.css").text == "/* swagger-ui.css */"
+    (tmp_path / "swagger-ui.css").unlink()
+    with pytest.raises(FileNotFoundError, match=r"swagger-ui\.css"):
+        serve.create_app(predictor, docs_assets=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -147,10 +285,15 @@ def test_oversized_bodies_are_refused_with_or_without_a_length(live) -> None:
 
 def test_server_still_serves_after_bad_requests_and_counts_them_right(live, digits: np.ndarray) -> None:
     client, _ = live
-    client.post("/predict", content=b"garbage")
+    before = client.get("/health").json()
+    assert client.post("/predict", content=b"garbage").status_code == 400
     health = client.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert (health.json()["requests"], health.json()["images"]) == (before["requests"], before["images"])
     assert client.post("/predict", json={"image": digits[1, :, :, 0].tolist()}).status_code == 200
+    assert client.post("/predict", json={"images": digits[:3].tolist()}).status_code == 200
+    after = client.get("/health").json()
+    assert (after["requests"] - before["requests"], after["images"] - before["images"]) == (2, 4)
 
 
 def test_monitor_flags_inverted_digits(live, digits: np.ndarray) -> None:
@@ -167,6 +310,7 @@ def test_monitor_flags_inverted_digits(live, digits: np.ndarray) -> None:
     shifted = client.get("/monitor").json()
     assert shifted["samples"] == 16
     assert shifted["total_variation"] > clean["total_variation"]
+    assert shifted["drift"] and shifted["p_value"] < monitor.alpha, shifted
 
 
 def test_drift_monitor_detects_a_collapse_and_not_the_reference() -> None:
@@ -206,6 +350,17 @@ def test_load_predictor_reads_keras_files_safely(tmp_path, model: keras.Model) -
     (tmp_path / "model.pt").write_bytes(b"x")
     with pytest.raises(ValueError, match=r"\.keras or \.tflite"):
         serve.load_predictor(tmp_path / "model.pt")
+
+
+def test_load_predictor_refuses_a_model_that_carries_code(tmp_path) -> None:
+    inputs = keras.Input((28, 28, 1))
+    flat = keras.layers.Flatten()(keras.layers.Lambda(lambda x: x * 2.0)(inputs))  # arbitrary Python in the file
+    lambda_model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(flat), name="with_lambda")
+    path = tmp_path / "lambda.keras"
+    lambda_model.save(path)
+    keras.models.load_model(path, safe_mode=False)  # it is a loadable model: only safe_mode refuses it
+    with pytest.raises(ValueError, match="safe_mode"):
+        serve.load_predictor(path)
 
 
 def test_background_server_listens_on_loopback_only() -> None:
