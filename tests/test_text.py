@@ -236,10 +236,19 @@ def test_classifier_ignores_padding_and_matches_attention_by_hand() -> None:
     scores = keras.ops.convert_to_numpy(attention_model(ids))
     assert scores.shape == (2, 2, 10, 10)
     assert np.allclose(scores[0, :, :, 3:], 0.0) and np.allclose(scores.sum(axis=-1), 1.0, atol=1e-5)
-    # what the first sentence's padding holds does not matter: it is masked out of attention and pooling
-    other = ids.copy()
-    other[0, 3:] = 0
-    assert np.allclose(keras.ops.convert_to_numpy(model(other)), logits, atol=1e-5)
+    # what the first sentence's padding holds does not matter: it is masked out of attention and pooling.
+    # Give the padding token (id 0) another embedding: the logits stay; move a real token's and they change.
+    table = model.get_layer("embed").token_embedding.embeddings
+    original = keras.ops.convert_to_numpy(table)
+    changed = original.copy()
+    changed[0] += 3.0
+    table.assign(changed)
+    assert np.allclose(keras.ops.convert_to_numpy(model(ids)), logits, atol=1e-5)
+    changed[5] += 3.0  # token 5 is the first sentence's first word
+    table.assign(changed)
+    moved = keras.ops.convert_to_numpy(model(ids))
+    assert not np.allclose(moved[0], logits[0], atol=1e-3)
+    table.assign(original)
     # the layer is notebook 04's formula, head by head
     embedded = keras.ops.convert_to_numpy(model.get_layer("embed")(ids))
     block = model.get_layer("encoder_0")
