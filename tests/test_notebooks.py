@@ -15,7 +15,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_runner import RUNS, compare_checked_outputs, course_notebooks, execute, execute_many, executed_copy
+from course_utils.checks.common import Feedback
+
+from notebook_runner import (
+    RUNS,
+    compare_checked_outputs,
+    course_notebooks,
+    execute,
+    execute_many,
+    executed_copy,
+    failed_solution_checks,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -46,10 +56,12 @@ def failures() -> dict[str, str | None]:
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook(path: Path, failures: dict[str, str | None]) -> None:
-    """It runs top to bottom in fast mode, and its checked cells reproduce their committed outputs."""
+    """It runs in fast mode, its solutions pass their checks, and its checked cells reproduce their outputs."""
     error = failures.get(path.name)
     assert error is None, f"{path.name} failed in fast mode (the executed copy is build/executed/{path.name}):\n{error}"
     executed = executed_copy(path)
+    wrong = failed_solution_checks(executed)
+    assert not wrong, f"{path.name}: a worked solution fails its own check:\n" + "\n".join(wrong)
     differences = compare_checked_outputs(path, executed)
     assert not differences, (
         f"{path.name}: checked outputs changed (if on purpose, re-record them: "
@@ -101,3 +113,34 @@ def test_a_checked_output_that_changed_is_reported(tmp_path: Path) -> None:
     nbformat.write(executed, str(tmp_path / "executed.ipynb"))
     differences = compare_checked_outputs(tmp_path / "committed.ipynb", tmp_path / "executed.ipynb")
     assert len(differences) == 1 and differences[0].startswith("cell 0 "), differences
+
+
+def test_a_solution_that_fails_its_check_is_reported(tmp_path: Path) -> None:
+    """The scan can fail: a `solution` cell showing a failed check (printed, displayed or as a repr) is named."""
+    failed, right = Feedback(False, "count the test images again"), Feedback(True)
+
+    def cell(tags: list[str], output: dict) -> nbformat.NotebookNode:
+        code = nbformat.v4.new_code_cell("check.ex(answer)", metadata={"tags": tags})
+        code.outputs = [nbformat.from_dict(output)]
+        return code
+
+    def shown(feedback: Feedback) -> dict:
+        data = {"text/plain": repr(feedback), "text/markdown": feedback._repr_markdown_()}
+        return nbformat.v4.new_output("execute_result", data=data, execution_count=1)
+
+    executed = nbformat.v4.new_notebook()
+    executed.cells = [
+        cell(["solution"], shown(right)),  # a right solution
+        cell(["solution"], nbformat.v4.new_output("stream", name="stdout", text=f"answer: 3\n{failed}\n")),
+        cell([], shown(failed)),  # an exercise cell before the learner's answer: allowed to fail
+        cell(["solution"], shown(failed)),
+        cell(["solution"], nbformat.v4.new_output("execute_result", data={"text/plain": repr(failed)})),
+    ]
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(executed, str(path))
+    wrong = failed_solution_checks(path)
+    assert [line.split(" ")[1] for line in wrong] == ["1", "3", "4"], wrong
+    assert "✗ not yet: count the test images again" in wrong[0]
+    executed.cells = executed.cells[:1] + executed.cells[2:3]
+    nbformat.write(executed, str(path))
+    assert failed_solution_checks(path) == []

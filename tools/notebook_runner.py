@@ -7,6 +7,10 @@ what the test saw). Every consumer in the suite (the notebook tests, the browser
 build) asks :func:`executed_copy`, which executes a notebook only if this session has not yet done
 so; :data:`RUNS` counts the executions so that a second one is caught.
 
+A worked solution must pass its own check: :func:`failed_solution_checks` finds cells tagged
+``solution`` whose outputs show a checker's failed verdict (``✗ not yet``), which would otherwise
+execute without error and pass.
+
 nbval is the comparison: for code cells tagged ``nbval-check-output`` the committed outputs are
 compared with the executed ones by nbval's own ``IPyNbCell.compare_outputs``, with its stream
 coalescing and the sanitizers in ``tests/nbval_sanitize.cfg``; no second kernel runs. Cells are
@@ -35,6 +39,7 @@ TIMES = ROOT / "build" / "notebook-times.json"
 MANIFEST = "manifest.json"
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 CHECK_TAG = "nbval-check-output"
+SOLUTION_TAG = "solution"
 DEFAULT_BUDGET_S = 90.0
 EXECUTION_TIMEOUT_S = 600  # one cell; the notebook's own budget is a warning, not this limit
 
@@ -225,3 +230,49 @@ def compare_checked_outputs(committed: Path, executed: Path) -> list[str]:
 def comparer_outputs(outputs: list[Any]) -> list[Any]:
     """Copies of outputs (nbval's stream coalescing edits them in place)."""
     return [nbformat.from_dict(json.loads(json.dumps(output))) for output in outputs]
+
+
+def _failed_check_markers() -> tuple[str, ...]:
+    """How a failed :class:`course_utils.checks.common.Feedback` shows: printed or displayed, and its repr."""
+    from course_utils.checks.common import Feedback
+
+    failed = Feedback(False, "")
+    return str(failed).rstrip(": "), repr(failed).split(",")[0]  # "✗ not yet", "Feedback(ok=False"
+
+
+def _output_texts(output: Any) -> list[str]:
+    texts = [output.get("text", "")] if output.get("output_type") == "stream" else []
+    for key in ("text/plain", "text/markdown", "text/html"):
+        value = output.get("data", {}).get(key, "")
+        texts.append("".join(value) if isinstance(value, list) else value)
+    if output.get("output_type") == "error":
+        texts.append(output.get("evalue", ""))
+    return [text if isinstance(text, str) else "".join(text) for text in texts]
+
+
+def failed_solution_checks(executed: Path) -> list[str]:
+    """Cells tagged ``solution`` whose executed outputs show a failed check, one line each (empty: none).
+
+    A worked solution whose checker answers ``✗ not yet`` still runs without an error, so without
+    this scan the notebook test would pass on a wrong solution.
+    """
+    markers = _failed_check_markers()
+    found = []
+    for index, cell in enumerate(nbformat.read(str(executed), as_version=4).cells):
+        if cell.cell_type != "code" or SOLUTION_TAG not in cell.metadata.get("tags", []):
+            continue
+        for output in cell.get("outputs", []):
+            shown = next(
+                (
+                    line
+                    for text in _output_texts(output)
+                    for line in text.splitlines()
+                    if any(marker in line for marker in markers)
+                ),
+                None,
+            )
+            if shown is not None:
+                first_line = cell.source.splitlines()[0] if cell.source else ""
+                found.append(f"cell {index} ({first_line!r}) shows a failed check: {shown.strip()}")
+                break
+    return found
