@@ -1,26 +1,37 @@
-"""JupyterHub on loopback (deploy/jupyterhub_config.py): three learners at once, each running notebook 00.
+"""JupyterHub on loopback (deploy/jupyterhub_config.py): the class setup is safe, and three learners run notebook 00.
 
 The Hub, its Python configurable-http-proxy and the learners' servers run as child processes on
-127.0.0.1 with a state folder under pytest's tmp_path; everything is stopped at the end (the Hub stops
-the servers and the proxy; any process still alive is then killed). Through the Hub's REST API and the
-``course-admin`` service token from the config, the test creates three users, starts their servers at
-once, and in each server opens a session on that learner's copy of notebooks/00_setup.ipynb (the
-server's contents and sessions API) and runs its code cells on the session's kernel over the kernel's
-websocket, the three notebooks simultaneously, in fast mode. Each must finish without an error.
+127.0.0.1 with a state folder of their own; everything is stopped at the end (the Hub stops the
+servers and the proxy; any process still alive is then killed). One Hub, in the class setup
+(``SharedPasswordAuthenticator``, the simple spawner), serves the module's tests. When the tests run
+as root (a container with no other account), it is started with ``COURSE_HUB_ALLOW_ROOT=1``, the
+config's explicit override; without it the config refuses, which a test below checks.
+
+- A wrong password is refused at the login form, and so is the class password for the teacher's name.
+- A learner logged in through the form reaches their own server and gets a 403 on another learner's.
+- Unsafe starts are refused: ``jupyterhub`` exits with status 1 and a message saying what to set.
+- Through the Hub's REST API and the ``course-admin`` service token, three users start their servers
+  at once and each runs the code cells of their own copy of notebooks/00_setup.ipynb on a kernel
+  over its websocket, the three simultaneously, in fast mode. Each must finish without an error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -29,10 +40,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "deploy" / "jupyterhub_config.py"
+JUPYTERHUB = str(Path(sys.executable).parent / "jupyterhub")
 USERS = ("ada", "grace", "alan")
 NOTEBOOK = "course/notebooks/00_setup.ipynb"
+CLASS_PASSWORD = "class-password-" + secrets.token_hex(4)
+ADMIN_PASSWORD = secrets.token_urlsafe(32)
 START_S = 180
 RUN_S = 420
+AS_ROOT = os.geteuid() == 0
 
 pytestmark = [pytest.mark.hub, pytest.mark.timeout(START_S + RUN_S + 120)]
 
@@ -76,33 +91,45 @@ def _stop(hub: subprocess.Popen) -> None:
     psutil.wait_procs(family, timeout=10)
 
 
-@pytest.fixture()
-def hub(tmp_path: Path):
-    port = _free_port_block()
-    token = secrets.token_hex(32)
-    env = dict(
-        os.environ,
-        COURSE_HUB_STATE=str(tmp_path / "hub"),
+def _hub_env(state: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("COURSE_", "XDG_", "JUPYTER"))}
+    env.update(
+        COURSE_HUB_STATE=str(state),
         COURSE_HUB_PORT=str(port),
-        COURSE_HUB_TOKEN=token,
-        COURSE_FAST="1",
+        COURSE_MODE="fast",
         COURSE_OFFLINE="1",
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     )
-    log = (tmp_path / "hub.log").open("w")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def hub():
+    """A class-setup Hub: ``(base_url, service_headers, log_path)``."""
+    folder = Path(tempfile.mkdtemp(prefix="course-hub-test-"))
+    state = folder / "hub"
+    port = _free_port_block()
+    token = secrets.token_hex(32)
+    env = _hub_env(
+        state,
+        port,
+        COURSE_HUB_TOKEN=token,
+        COURSE_HUB_PASSWORD=CLASS_PASSWORD,
+        COURSE_HUB_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        **({"COURSE_HUB_ALLOW_ROOT": "1"} if AS_ROOT else {}),
+    )
+    log_path = folder / "hub.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(CONFIG)],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        [JUPYTERHUB, "-f", str(CONFIG)], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"token {token}"}
     try:
         deadline = time.monotonic() + START_S
         while True:
-            assert process.poll() is None, (tmp_path / "hub.log").read_text()[-3000:]
+            assert process.poll() is None, log_path.read_text()[-3000:]
             try:
                 if httpx.get(f"{base}/hub/api/", timeout=5).status_code == 200:
                     break
@@ -110,12 +137,124 @@ def hub(tmp_path: Path):
                 pass
             assert time.monotonic() < deadline, "the Hub did not answer in time"
             time.sleep(1)
-        yield base, headers, tmp_path / "hub.log"
+        yield base, headers, log_path
     finally:
         _stop(process)
         log.close()
-        leftovers = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
+        leftovers = [p for p in psutil.process_iter(["cmdline"]) if str(folder) in " ".join(p.info["cmdline"] or [])]
+        shutil.rmtree(folder, ignore_errors=True)
         assert not leftovers, f"processes left running: {leftovers}"
+
+
+@contextlib.contextmanager
+def _login(base: str, name: str, password: str) -> Iterator[tuple[httpx.Client, int]]:
+    """A browser-like client that has posted the Hub's login form, and the status the form answered."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        form = client.get("/hub/login")
+        assert form.status_code == 200, form.text
+        xsrf = re.search(r'name="_xsrf"\s+value="([^"]+)"', form.text)
+        fields = {"username": name, "password": password, **({"_xsrf": xsrf.group(1)} if xsrf else {})}
+        yield client, client.post("/hub/login", data=fields).status_code
+
+
+def test_a_wrong_password_is_refused(hub) -> None:
+    base, _, _ = hub
+    refused = {
+        "wrong password": ("ines", "not-the-class-password"),
+        "admin name with the class password": ("teacher", CLASS_PASSWORD),
+        "learner with the admin password": ("ines", ADMIN_PASSWORD),
+    }
+    for case, (name, password) in refused.items():
+        with _login(base, name, password) as (client, status):
+            assert status == 403, case
+            assert client.get("/hub/api/user").status_code == 403, f"{case}: the Hub knows this client"
+            assert client.get("/hub/home", follow_redirects=False).status_code == 302, f"{case}: not logged in"
+    with _login(base, "ines", CLASS_PASSWORD) as (client, status):  # the right one works (else refusals prove nothing)
+        assert status == 302
+        assert client.get("/hub/home", follow_redirects=False).status_code == 200
+    with _login(base, "teacher", ADMIN_PASSWORD) as (client, status):
+        assert status == 302
+        assert client.get("/hub/admin", follow_redirects=False).status_code == 200
+
+
+def test_one_learner_cannot_reach_another_learners_server(hub) -> None:
+    base, headers, log = hub
+    pair = ("omar", "lena")
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as admin:
+        assert admin.post("/hub/api/users", json={"usernames": list(pair)}).status_code in (201, 409)
+        for name in pair:
+            assert admin.post(f"/hub/api/users/{name}/server").status_code in (201, 202)
+        try:
+            deadline = time.monotonic() + START_S
+            while not all(admin.get(f"/hub/api/users/{n}").json()["servers"].get("", {}).get("ready") for n in pair):
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(1)
+            with _login(base, "omar", CLASS_PASSWORD) as (omar, status):
+                assert status == 302
+                # a page starts the OAuth handshake with the learner's server, which then sets its own cookie
+                own_page = omar.get("/user/omar/lab", follow_redirects=True)
+                assert own_page.status_code == 200 and str(own_page.url).startswith(f"{base}/user/omar/")
+                own = omar.get("/user/omar/api/contents/course/notebooks")
+                assert own.status_code == 200 and own.json()["type"] == "directory", own.text[:500]
+                other_page = omar.get("/user/lena/lab", follow_redirects=True)  # the Hub refuses the handshake
+                assert other_page.status_code == 403, (other_page.status_code, other_page.url)
+                other = omar.get("/user/lena/api/contents/course/notebooks", follow_redirects=True)
+                assert other.status_code == 403 and '"directory"' not in other.text, other.text[:500]
+        finally:
+            for name in pair:
+                admin.delete(f"/hub/api/users/{name}/server")
+
+
+UNSAFE = {
+    "no class password": ({}, "COURSE_HUB_PASSWORD"),
+    "no admin password": ({"COURSE_HUB_PASSWORD": CLASS_PASSWORD}, "COURSE_HUB_ADMIN_PASSWORD"),
+    "one password for both": (
+        {"COURSE_HUB_PASSWORD": ADMIN_PASSWORD, "COURSE_HUB_ADMIN_PASSWORD": ADMIN_PASSWORD},
+        "must differ",
+    ),
+    "short admin password": (
+        {"COURSE_HUB_PASSWORD": CLASS_PASSWORD, "COURSE_HUB_ADMIN_PASSWORD": "short-admin"},
+        "32 characters",
+    ),
+    "simple spawner as root" if AS_ROOT else "system spawner without root": (
+        {
+            "COURSE_HUB_PASSWORD": CLASS_PASSWORD,
+            "COURSE_HUB_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            **({} if AS_ROOT else {"COURSE_HUB_SPAWNER": "system"}),
+        },
+        "as root" if AS_ROOT else "run the Hub as root",
+    ),
+}
+
+
+@pytest.mark.parametrize(("settings", "says"), UNSAFE.values(), ids=UNSAFE.keys())
+def test_the_hub_refuses_to_start_unsafely(tmp_path: Path, settings: dict, says: str) -> None:
+    env = _hub_env(tmp_path / "hub", _free_port_block(), **settings)
+    run = subprocess.run(
+        [JUPYTERHUB, "-f", str(CONFIG)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "refusing to start" in run.stderr and says in run.stderr, run.stderr[-2000:]
+    assert not (tmp_path / "hub" / "jupyterhub.sqlite").exists()  # it stopped before creating any state
+
+
+def test_the_trial_setup_is_one_user_behind_its_switch(tmp_path: Path) -> None:
+    """COURSE_HUB_TRIAL=1 loads (no class passwords needed) and allows one user; checked by the config loader."""
+    code = (
+        "import runpy, sys\n"
+        "from traitlets.config import Config\n"
+        "config = Config()\n"
+        "runpy.run_path(sys.argv[1], init_globals={'get_config': lambda: config})\n"
+        "print(sorted(config.Authenticator.allowed_users), config.JupyterHub.authenticator_class)\n"
+    )
+    env = _hub_env(tmp_path / "hub", 8000, COURSE_HUB_TRIAL="1")
+    run = subprocess.run([sys.executable, "-c", code, str(CONFIG)], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["['learner']", "shared-password"]
+    password = tmp_path / "hub" / "trial-password"
+    assert password.stat().st_mode & 0o777 == 0o600 and len(password.read_text()) >= 12
+    token = tmp_path / "hub" / "course-admin.token"
+    assert token.stat().st_mode & 0o777 == 0o600
 
 
 async def _start_servers(client: httpx.AsyncClient) -> None:
@@ -191,6 +330,7 @@ async def _run_notebook(client: httpx.AsyncClient, ws_base: str, headers: dict, 
             await run("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
         # The kernel's peak memory (Linux reports KiB): what a per-learner memory limit must allow.
         peak_kib = await run("import resource\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+        cache = (await run("import os\nprint(os.environ.get('COURSE_CACHE_DIR', ''))")).strip()
         # A failing cell must be seen as one (else a clean run would prove nothing).
         before = len(errors)
         await run("raise RuntimeError('probe')")
@@ -200,7 +340,14 @@ async def _run_notebook(client: httpx.AsyncClient, ws_base: str, headers: dict, 
         socket_.close()
         await client.delete(f"{api}/sessions/{session.json()['id']}")
     peak_mib = int(peak_kib.strip() or 0) // 1024
-    return {"user": name, "cells": len(cells), "errors": errors, "peak_mib": peak_mib, "probe_seen": probe_seen}
+    return {
+        "user": name,
+        "cells": len(cells),
+        "errors": errors,
+        "peak_mib": peak_mib,
+        "probe_seen": probe_seen,
+        "cache": cache,
+    }
 
 
 async def _class(base: str, headers: dict) -> list[dict]:
@@ -212,7 +359,7 @@ async def _class(base: str, headers: dict) -> list[dict]:
         )
 
 
-def test_three_learners_run_notebook_00_at_once(hub):
+def test_three_learners_run_notebook_00_at_once(hub) -> None:
     base, headers, log = hub
     me = httpx.get(f"{base}/hub/api/user", headers=headers, timeout=10)
     assert me.status_code == 200 and me.json()["kind"] == "service", me.text
@@ -231,5 +378,7 @@ def test_three_learners_run_notebook_00_at_once(hub):
     for result in results:
         assert result["cells"] >= 5 and not result["errors"], (result, log.read_text()[-3000:])
         assert result["probe_seen"], f"{result['user']}: a failing cell went unnoticed"
+    caches = [r["cache"] for r in results]  # each learner's own cache folder, in their own home
+    assert len(set(caches)) == len(USERS) and all(f"/home/{r['user']}/" in r["cache"] for r in results), caches
     peaks = ", ".join(f"{r['user']} {r['peak_mib']} MiB" for r in results)
     print(f"3 servers started and notebook 00 run in each, at once, in {seconds:.0f} s; kernels' peak memory: {peaks}")
