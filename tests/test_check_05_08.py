@@ -54,6 +54,9 @@ def test_ex07_temperature_scaling() -> None:
     flipped = 1.0 / p
     assert not nb07.ex07_temperature_scaling(p, flipped / flipped.sum(axis=1, keepdims=True))  # argmax changes
     assert not nb07.ex07_temperature_scaling(p, p[:10])
+    assert not nb07.ex07_temperature_scaling(p, p.copy())  # T = 1: nothing scaled
+    unit = p ** (1 / 1.0)
+    assert not nb07.ex07_temperature_scaling(p, unit / unit.sum(axis=1, keepdims=True))
 
 
 @pytest.mark.parametrize(("value", "ok"), [(0.9, True), (0.999, False), ("high", False)])

@@ -30,7 +30,10 @@ def ex07_macro_f1(answer: float, matrix: object) -> Feedback:
 
 
 def ex07_temperature_scaling(probabilities: object, scaled: object) -> Feedback:
-    """Exercise 2 of notebook 07: temperature-scaled probabilities keep every prediction and stay distributions."""
+    """Exercise 2 of notebook 07: temperature-scaled probabilities keep every prediction and stay distributions.
+
+    T = 1 (probabilities returned unchanged) is refused: it is the unscaled model, not a scaling.
+    """
     import numpy as np
 
     p, q = np.asarray(probabilities, dtype=float), np.asarray(scaled, dtype=float)
@@ -38,6 +41,10 @@ def ex07_temperature_scaling(probabilities: object, scaled: object) -> Feedback:
         return verdict(False, "pass the original and the scaled probabilities, both shaped (images, 10)")
     if not np.allclose(q.sum(axis=1), 1.0, atol=1e-5):
         return verdict(False, "each scaled row must sum to 1 again: renormalise after p ** (1 / T)")
+    if np.allclose(p, q, rtol=0.0, atol=1e-6):
+        return verdict(
+            False, "these are the original probabilities (T = 1 changes nothing): scale with the T you chose"
+        )
     return verdict(
         bool(np.array_equal(p.argmax(axis=1), q.argmax(axis=1))),
         "a temperature must not change which digit is most probable; raise p to 1 / T, a positive power",
