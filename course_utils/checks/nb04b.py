@@ -16,7 +16,7 @@ def ex04b_dense128_parameters(answer: int) -> Feedback:
 
 
 def ex04b_attention_max_weight(answer: float, angle: float) -> Feedback:
-    """04b, exercise 4: the largest attention weight of a length-8 query at ``angle`` degrees (the explorer's keys)."""
+    """04b, exercise 3: the largest attention weight of a length-8 query at ``angle`` degrees (the explorer's keys)."""
     import numpy as np
 
     from course_utils import mathref
@@ -29,7 +29,7 @@ def ex04b_attention_max_weight(answer: float, angle: float) -> Feedback:
 
 
 def ex04b_same_padding(size: int, padding: tuple[int, int]) -> Feedback:
-    """04b, exercise 5: output size and (before, after) padding of a 3x3, stride-2, "same" convolution of 28 pixels."""
+    """04b, exercise 4: output size and (before, after) padding of a 3x3, stride-2, "same" convolution of 28 pixels."""
     try:
         ok = int(size) == 14 and tuple(int(p) for p in padding) == (0, 1)
     except (TypeError, ValueError):
