@@ -156,3 +156,41 @@ def test_onnx_export_runs_in_onnxruntime(tiny_model: keras.Model, images, tmp_pa
     path = deploy.export_onnx(tiny_model, tmp_path / "tiny.onnx")
     onnx_model = deploy.OnnxClassifier(path)
     np.testing.assert_allclose(onnx_model.probabilities(images), tiny_model.predict(images, verbose=0), atol=1e-5)
+
+
+def test_z2jh_values_fail_closed(monkeypatch) -> None:
+    """deploy/z2jh/config.yaml commits no password, reads both from a required secret, and stops without them."""
+    from pathlib import Path
+
+    import yaml
+    from traitlets.config import Config
+
+    text = (Path(__file__).resolve().parent.parent / "deploy" / "z2jh" / "config.yaml").read_text()
+    values = yaml.safe_load(text)
+    hub = values["hub"]
+    assert hub["config"]["JupyterHub"]["authenticator_class"] == "shared-password"
+    settings = [(section, key) for section, entries in hub["config"].items() for key in entries]
+    assert "DummyAuthenticator" not in hub["config"] and not [s for s in settings if "password" in s[1]], settings
+    for name in ("COURSE_HUB_PASSWORD", "COURSE_HUB_ADMIN_PASSWORD"):
+        reference = hub["extraEnv"][name]["valueFrom"]["secretKeyRef"]
+        assert reference["name"] == "course-hub-passwords" and not reference.get("optional", False)
+    snippet = hub["extraConfig"]["course-passwords"]
+
+    def load(**env: str) -> Config:
+        for name in ("COURSE_HUB_PASSWORD", "COURSE_HUB_ADMIN_PASSWORD"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        config = Config()
+        exec(compile(snippet, "extraConfig", "exec"), {"c": config})  # the chart runs it in the Hub's config
+        return config
+
+    with pytest.raises(SystemExit, match="COURSE_HUB_PASSWORD"):
+        load()
+    with pytest.raises(SystemExit, match="COURSE_HUB_ADMIN_PASSWORD"):
+        load(COURSE_HUB_PASSWORD="class-pass", COURSE_HUB_ADMIN_PASSWORD="too-short")
+    with pytest.raises(SystemExit, match="differ"):
+        load(COURSE_HUB_PASSWORD="x" * 40, COURSE_HUB_ADMIN_PASSWORD="x" * 40)
+    config = load(COURSE_HUB_PASSWORD="class-pass", COURSE_HUB_ADMIN_PASSWORD="a" * 32)
+    assert config.SharedPasswordAuthenticator.user_password == "class-pass"
+    assert config.SharedPasswordAuthenticator.admin_password == "a" * 32
