@@ -217,9 +217,10 @@ def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
 def _match(detections: Detections, true_boxes: np.ndarray, iou_threshold: float) -> np.ndarray:
     """For detections of one class on one image: True where a detection is a true positive.
 
-    Highest score first, each detection takes the unmatched true box it overlaps most, if that
-    overlap reaches ``iou_threshold``; a second detection of an already matched box is a false
-    positive (VOC's rule for duplicates).
+    Highest score first, each detection takes the *unmatched* true box it overlaps most, if that
+    overlap reaches ``iou_threshold`` (COCO's rule). VOC's devkit differs: it looks only at the
+    box a detection overlaps most, matched or not, and counts a detection of an already matched
+    box as a false positive. The two agree unless true boxes overlap each other.
     """
     hits = np.zeros(len(detections.scores), bool)
     if len(true_boxes) == 0 or len(hits) == 0:
