@@ -242,7 +242,8 @@ def average_precision(scores: np.ndarray, hits: np.ndarray, num_true: int) -> fl
     Taught in notebook 12. ``scores`` rank the detections, ``hits`` says which are true positives,
     ``num_true`` counts the true objects (missed ones lower the reachable recall). Precision is made
     monotone (each point takes the best precision at any higher recall) before integrating over
-    recall, as PASCAL VOC does since 2010 (Everingham et al. 2010).
+    recall, as the PASCAL VOC devkit does since VOC2010 (Everingham et al. 2015, IJCV, "The PASCAL
+    VOC Challenge: A Retrospective"); Everingham et al. 2010 defined the older 11-point AP.
     """
     if num_true <= 0:
         raise ValueError("average precision needs at least one true object")
