@@ -6,9 +6,9 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
-import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
