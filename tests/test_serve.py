@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils import data, evaluation, serve
+from course_utils import data, drift, evaluation, serve
 
 MAX_BATCH = 8
 MAX_BODY = 200_000
@@ -38,7 +38,7 @@ def digits() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def live(model: keras.Model, digits: np.ndarray):
-    monitor = serve.DriftMonitor.from_probabilities(model.predict(digits, verbose=0), min_samples=10)
+    monitor = drift.DriftMonitor.from_probabilities(model.predict(digits, verbose=0), min_samples=10)
     predictor = serve.keras_predictor(model, version="test-1")
     app = serve.create_app(predictor, monitor=monitor, max_body_bytes=MAX_BODY, max_batch=MAX_BATCH)
     with serve.BackgroundServer(app) as server, httpx.Client(base_url=server.url, timeout=20) as client:
@@ -315,7 +315,7 @@ def test_monitor_flags_inverted_digits(live, digits: np.ndarray) -> None:
 
 def test_drift_monitor_detects_a_collapse_and_not_the_reference() -> None:
     reference = np.full(10, 0.1)
-    monitor = serve.DriftMonitor(reference, min_samples=50)
+    monitor = drift.DriftMonitor(reference, min_samples=50)
     same = np.eye(10)[np.arange(200) % 10]
     monitor.record(same)
     report = monitor.report()
@@ -328,7 +328,7 @@ def test_drift_monitor_detects_a_collapse_and_not_the_reference() -> None:
     monitor.record(np.eye(10)[np.full(20, 8)])  # too few samples to judge
     assert not monitor.report()["drift"]
     with pytest.raises(ValueError, match="class shares"):
-        serve.DriftMonitor(np.ones(9))
+        drift.DriftMonitor(np.ones(9))
 
 
 def test_parse_images_shapes() -> None:

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_utils import data, mathref
+from course_utils import data, mathref, plots
 from course_utils.topics import text
 
 # --------------------------------------------------------------------------- corpora
@@ -284,7 +284,7 @@ def test_generate_is_deterministic_and_greedy_at_temperature_zero() -> None:
 
 
 def test_cjk_font_is_a_name_or_none() -> None:
-    font = text.cjk_font()
+    font = plots.cjk_font()
     assert font is None or (isinstance(font, str) and font)
 
 

@@ -530,26 +530,6 @@ def attention_by_hand(layer: layers.MultiHeadAttention, x: np.ndarray, mask: np.
     return output, weights
 
 
-def cjk_font() -> str | None:
-    """The name of an installed font that draws Chinese characters, or None (then label by position).
-
-    Matplotlib's default font has no CJK glyphs; this looks for an installed font that maps "中",
-    "好" and "差" to three different glyphs (a fallback font such as "Last Resort" maps a whole
-    Unicode block to one placeholder glyph, which would draw boxes). Taught in notebook 11.
-    """
-    from matplotlib import font_manager, ft2font
-
-    for entry in font_manager.fontManager.ttflist:
-        try:
-            font = ft2font.FT2Font(entry.fname)
-            glyphs = {font.get_char_index(ord(char)) for char in "中好差"}
-            if 0 not in glyphs and len(glyphs) == 3:
-                return entry.name
-        except (OSError, RuntimeError, ValueError):
-            continue
-    return None
-
-
 def sampling_explorer(
     model: keras.Model,
     vocab: CharVocab,
