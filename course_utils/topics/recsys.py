@@ -1,10 +1,15 @@
 """Recommendation from implicit feedback: MovieLens ratings, leave-one-out splits, ranking metrics.
 
-Taught in notebook 13. The protocol is the one of the Neural Collaborative Filtering paper
-(He et al. 2017): every rating counts as an interaction (label 1), whatever its stars; each user's
-latest interaction is held out for testing and the one before it for validation; at evaluation the
-held-out item is ranked among 99 items the user never interacted with, and the rank is scored with
-hit rate and NDCG at 10.
+Taught in notebook 13. The protocol follows the Neural Collaborative Filtering paper
+(He et al. 2017, section 4.1) with one rule of our own: every rating counts as an interaction
+(label 1), whatever its stars; each user's latest interaction is held out for testing. The paper
+validates on one *randomly* chosen interaction per user; taking the second-latest for validation is
+this course's rule. At evaluation the held-out item is ranked among 99 items the user never
+interacted with (the 99 comes from the authors' released evaluation files rather than the paper's
+text), and the rank is scored with hit rate and NDCG at 10.
+
+Per-user leave-one-out ignores the global timeline: training keeps other users' interactions that
+happened after a user's held-out one, so it is not a "no peeking at the future" split.
 
 Framework-free: NumPy and pandas only. :func:`fit_implicit` drives any compiled Keras model whose
 inputs are named ``"user"`` and ``"item"``, without importing Keras itself.
@@ -117,8 +122,10 @@ def leave_one_out(ratings: pd.DataFrame, *, min_interactions: int = 3) -> LeaveO
 
     Ratings at the same second keep the order of the table (a stable sort), so the split is
     deterministic. Users with fewer than ``min_interactions`` (at least 3) are dropped; items are
-    numbered over the whole table, so an item may appear only in validation or test (as in the
-    NCF protocol, its embedding then is never trained). Taught in notebook 13.
+    numbered over the whole table, so an item may appear only in validation or test. Such an item
+    has no positive training example; it is still trained, but only as a sampled negative for
+    other users, so its score is pushed down and a model tends to rank it low when it is held out.
+    Taught in notebook 13.
     """
     if min_interactions < 3:
         raise ValueError("leave-one-out needs at least 3 interactions per user (train, validation, test)")
@@ -387,3 +394,33 @@ def top_k(scores: np.ndarray, exclude: np.ndarray, k: int = 10) -> np.ndarray:
     k = min(k, int(np.isfinite(scores).sum()))
     best = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
     return best[np.argsort(-scores[best], kind="stable")]
+
+
+def future_training_fraction(split: LeaveOneOut, which: str = "test") -> np.ndarray:
+    """Per held-out row, the fraction of *all* training interactions later than it (global-timeline leak).
+
+    Per-user leave-one-out keeps other users' later interactions in training; this measures how much.
+    Rows follow ``getattr(split, which)``. Taught in notebook 13.
+    """
+    train_times = np.sort(split.train["timestamp"].to_numpy())
+    held = getattr(split, which)["timestamp"].to_numpy()
+    later = len(train_times) - np.searchsorted(train_times, held, side="right")
+    return later / max(len(train_times), 1)
+
+
+def paired_bootstrap(
+    a: np.ndarray, b: np.ndarray, *, num_resamples: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of ``a - b`` over users and a percentile bootstrap interval, resampling users in pairs.
+
+    ``a`` and ``b`` are per-user scores of two models on the same users (e.g. hits at 10 as 0/1).
+    Returns ``(difference, low, high)``. Taught in notebook 13.
+    """
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if diff.ndim != 1 or diff.size == 0:
+        raise ValueError("a and b must be non-empty 1-D arrays of the same length")
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, size=(num_resamples, diff.size))].mean(axis=1)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return float(diff.mean()), float(low), float(high)
