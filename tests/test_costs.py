@@ -179,3 +179,15 @@ def test_laws_take_arrays_and_refuse_bad_ones() -> None:
     assert costs.training_flops(sizes, sizes).tolist() == pytest.approx((6 * sizes * sizes).tolist())
     with pytest.raises(ValueError, match="num_parameters must all be more than zero"):
         costs.kaplan_loss_parameters(np.array([1e9, 0.0]))
+
+
+def test_llama2_70b_hours_imply_a_plausible_mfu() -> None:
+    """Touvron et al. 2023 (Table 2): Llama 2 70B, 2.0T tokens, 1,720,320 A100-hours; independent of 6ND's inputs.
+
+    At the A100's 312 TFLOP/s bf16 peak and 43% MFU the estimate must land within 5% of the published hours;
+    a wrong FLOP count (2ND, 8ND) or hours bookkeeping would miss by far more.
+    """
+    estimate = costs.estimate_training(
+        70e9, 2.0e12, peak_tflops=312, utilisation=0.43, num_accelerators=2048, price_per_accelerator_hour=0
+    )
+    assert estimate.accelerator_hours == pytest.approx(1_720_320, rel=0.05)
