@@ -581,14 +581,15 @@ def load_or_train_course_model(
         else:
             note = path.with_suffix(".txt")
             about = note.read_text(encoding="utf-8").strip() if note.is_file() else "no description saved"
-            return model, f"loaded from {path} (saved by notebook 06: {about})"
+            return model, f"loaded from {path}; its note says: {about}"
     (x_train, y_train), (x_test, y_test) = data.load_mnist(verbose=False)
     if train_size is not None and train_size < len(x_train):
         x_train, y_train = data.stratified_subset(x_train, y_train, train_size, seed=seed)
     result = course_recipe(x_train, y_train, x_test, y_test, num_epochs=num_epochs, seed=seed)
     accuracy = result.final_test_acc
     description = (
-        f"course recipe trained here for {num_epochs} epoch(s) on {len(x_train):,} images; "
+        f"course recipe trained by load_or_train_course_model (notebook 07, 09, 10 or 14) for {num_epochs} "
+        f"epoch(s) on {len(x_train):,} images; "
         f"test accuracy {accuracy:.2%} on {len(x_test):,} images"
     )
     save_course_model(result.model, description=description)
