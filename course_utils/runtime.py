@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import platform
 import random
-import resource
 import sys
 import threading
 from collections.abc import Callable
@@ -197,9 +196,32 @@ def load_average() -> list[float] | None:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MiB (``resource.getrusage``)."""
+    """This process's peak resident memory so far, in MiB.
+
+    ``resource.getrusage`` on Linux and macOS. ``resource`` is Unix-only, so it is imported here, not at
+    the top (importing this module must work on native Windows): without it, psutil's peak working set
+    (``peak_wset``, Windows), or its resident memory now where there is no peak; without psutil either,
+    a ``RuntimeError`` that says what to install.
+    """
+    try:
+        import resource
+    except ImportError:  # native Windows
+        return _peak_rss_mb_without_resource()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def _peak_rss_mb_without_resource() -> float:
+    try:
+        import psutil
+    except ImportError:
+        raise RuntimeError(
+            "measuring memory on this platform (no `resource` module, e.g. native Windows) needs psutil: "
+            "pip install psutil"
+        ) from None
+    info = psutil.Process().memory_info()
+    peak = getattr(info, "peak_wset", None)  # Windows only; elsewhere the resident memory now
+    return (peak if peak is not None else info.rss) / 2**20
 
 
 def current_rss_mb(pid: int | None = None, *, children: bool = False) -> float:

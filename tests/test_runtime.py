@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -63,3 +66,23 @@ def test_environment_report_has_the_fields_a_bug_report_needs() -> None:
     text = runtime.format_report(report)
     assert text.count("\n") == len(report) - 1
     assert "mnist_source" in text
+
+
+def test_runtime_imports_without_the_unix_only_resource_module() -> None:
+    """Native Windows has no ``resource``: importing runtime must still work (issue 25)."""
+    code = "import sys; sys.modules['resource'] = None; from course_utils import runtime; print(runtime.MODES[0])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "fast"
+
+
+def test_peak_rss_falls_back_to_psutil_then_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert runtime.peak_rss_mb() > 1  # Linux: resource.getrusage
+    monkeypatch.setitem(sys.modules, "resource", None)  # as on native Windows
+    windows_info = types.SimpleNamespace(rss=100 * 2**20, peak_wset=300 * 2**20)
+    fake_psutil = types.SimpleNamespace(Process=lambda: types.SimpleNamespace(memory_info=lambda: windows_info))
+    monkeypatch.setitem(sys.modules, "psutil", fake_psutil)
+    assert runtime.peak_rss_mb() == 300, "the peak working set, not the memory now"
+    monkeypatch.setitem(sys.modules, "psutil", None)
+    with pytest.raises(RuntimeError, match="pip install psutil"):
+        runtime.peak_rss_mb()
