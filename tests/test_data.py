@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import gzip
 import hashlib
+import http.client
+import io
 import os
 from pathlib import Path
 
@@ -176,15 +178,33 @@ def test_download_is_checked_and_only_when_allowed(fake: dict, monkeypatch: pyte
     assert not list((fake["tmp"] / "cache" / "mnist").glob("*.part"))
 
 
-def test_bad_download_is_discarded(fake: dict, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_bad_download_is_discarded_and_an_asked_for_download_that_fails_raises(
+    fake: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mirror = fake["tmp"] / "mirror"
     fake["folder"].rename(mirror)
     data.write_idx(mirror / "t10k-labels-idx1-ubyte.gz", np.zeros(20, np.uint8))
     monkeypatch.delenv(data.ENV_OFFLINE, raising=False)
-    splits = data.load_mnist(allow_download=True, verbose=False)
-    assert splits.source.kind == "embedded"
-    assert "does not match the registry" in capsys.readouterr().err
+    with pytest.raises(data.DatasetError, match=r"(?s)does not match the registry.*you asked for.*COURSE_DATA_DIR"):
+        data.load_mnist(allow_download=True, verbose=False)  # asked for: no silent 5,000-image fallback
     assert not (fake["tmp"] / "cache" / "mnist" / "t10k-labels-idx1-ubyte.gz").exists()
+    monkeypatch.setenv(data.ENV_OFFLINE, "0")  # allowed for every notebook, not asked for here: warn, fall back
+    with pytest.warns(RuntimeWarning, match="offline fallback"):
+        assert data.load_mnist(verbose=False).source.kind == "embedded"
+
+
+def test_a_download_cut_short_is_caught_like_a_network_error(fake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``http.client.IncompleteRead`` is not an ``OSError``: it must not escape as a traceback."""
+
+    class CutShort(io.BytesIO):
+        def read(self, *args: object) -> bytes:
+            raise http.client.IncompleteRead(b"\x1f\x8b", 1000)
+
+    monkeypatch.setattr(data.mnist.urllib.request, "urlopen", lambda url, timeout: CutShort())
+    monkeypatch.delenv(data.ENV_OFFLINE, raising=False)
+    with pytest.raises(data.DatasetNotFoundError, match=r"could not be downloaded(?s:.*)IncompleteRead"):
+        data.load_mnist(allow_download=True, verbose=False)
+    assert not list((fake["tmp"] / "cache" / "mnist").glob("*.part"))
 
 
 def test_embedded_fallback_is_real_stratified_and_labelled(fake: dict, capsys) -> None:

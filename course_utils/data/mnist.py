@@ -7,11 +7,12 @@ in which sources are tried). Every notebook that trains a model loads MNIST thro
 from __future__ import annotations
 
 import hashlib
+import http.client
 import importlib.util
 import os
 import shutil
-import sys
 import urllib.request
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,7 @@ def _download(info: dict[str, Any], target: Path, timeout_s: float = 20.0) -> No
                 idx.check_array(idx.read_idx(part), name, spec, part)
                 part.replace(final)
                 break
-            except (OSError, DatasetError) as err:
+            except (OSError, http.client.HTTPException, DatasetError) as err:  # IncompleteRead is no OSError
                 errors.append(f"{url}: {err}")
             finally:
                 part.unlink(missing_ok=True)
@@ -197,7 +198,9 @@ def load_mnist(
     """Load MNIST as uint8 arrays, like ``keras.datasets.mnist.load_data()``, but offline and checked.
 
     Returns ``((x_train, y_train), (x_test, y_test))``; ``.source`` says where it came from.
-    With ``verbose`` a one-line report of the source is printed.
+    With ``verbose`` a one-line report of the source is printed. A download asked for with
+    ``allow_download=True`` that fails raises (a ``DatasetError`` that says what to do) instead of
+    falling back; one allowed only by ``COURSE_OFFLINE=0`` warns (``RuntimeWarning``) and falls back.
     """
     info = catalog.dataset_info("mnist")
     named = catalog.named_data_dir(data_dir)
@@ -238,7 +241,18 @@ def load_mnist(
             arrays = _read_mnist_folder(cached, info)
             source = DataSource("download", str(cached), True, f"full MNIST, downloaded into {cached}")
         except DatasetError as err:
-            print(f"Download failed, using the offline fallback instead:\n{err}", file=sys.stderr)
+            if allow_download:  # asked for in this call: fail loudly rather than hand back 5,000 images
+                raise type(err)(
+                    f"{err}\nThe MNIST download you asked for (allow_download=True) failed. Check the network and "
+                    f"try again; or copy the four files from a machine that has them and point {ENV_DATA_DIR} at "
+                    "their folder (or run `python -m course_utils.data prefetch --from FOLDER`); or call "
+                    "load_mnist() without allow_download=True to use the 5,000-image offline fallback."
+                ) from err
+            warnings.warn(  # allowed by COURSE_OFFLINE=0 for every notebook: warn, and go on with the fallback
+                f"MNIST download failed ({catalog.ENV_OFFLINE}=0), using the 5,000-image offline fallback:\n{err}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     if arrays is None:
         embedded = catalog.dataset_info("mnist-5k")
         arrays, path = _read_embedded(embedded)
