@@ -51,6 +51,10 @@ def test_more_chips_or_utilisation_is_faster_but_not_cheaper() -> None:
         dict(utilisation=40),  # a percentage, not a fraction
         dict(utilisation=0),
         dict(num_accelerators=0),
+        dict(num_accelerators=0.5),  # int(0.5) was 0: a ZeroDivisionError (issue 25)
+        dict(num_accelerators=8.7),  # int(8.7) was 8: a quietly wrong answer
+        dict(num_accelerators=True),
+        dict(num_accelerators=float("nan")),
         dict(peak_tflops=-1),
         dict(price_per_accelerator_hour="cheap"),
     ],
@@ -60,6 +64,19 @@ def test_bad_training_inputs_say_what_to_fix(bad: dict) -> None:
     arguments.update(bad)
     with pytest.raises(ValueError, match=next(iter(bad))):
         costs.estimate_training(1e9, 2e10, **arguments)
+
+
+def test_a_count_of_accelerators_says_to_pass_a_whole_number() -> None:
+    arguments = dict(peak_tflops=989, utilisation=0.4, price_per_accelerator_hour=3.0)
+    with pytest.raises(ValueError, match=r"num_accelerators is a count: pass a whole number of at least 1.*0\.5"):
+        costs.estimate_training(1e9, 2e10, num_accelerators=0.5, **arguments)
+    whole = costs.estimate_training(1e9, 2e10, num_accelerators=8.0, **arguments)
+    assert whole == costs.estimate_training(1e9, 2e10, num_accelerators=8, **arguments), "8.0 is 8 accelerators"
+    for bad in (0.5, 0, 2.5):
+        with pytest.raises(ValueError, match="num_accelerators is a count"):
+            costs.decode_tokens_per_second_compute_bound(7e9, peak_tflops=989, num_accelerators=bad, utilisation=0.5)
+    with pytest.raises(ValueError, match=r"40% is 0\.4"):
+        costs.decode_tokens_per_second_compute_bound(7e9, peak_tflops=989, num_accelerators=1, utilisation=40)
 
 
 def test_compute_optimal_size_inverts_six_n_d() -> None:

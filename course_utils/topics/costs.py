@@ -46,6 +46,31 @@ def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
     return number
 
 
+def _count(name: str, value: Any) -> int:
+    """``value`` as a whole number of at least one (``8`` or ``8.0``), or a ``ValueError`` that says what to pass.
+
+    ``int(0.5)`` is 0 (a division by zero later) and ``int(8.7)`` is 8 (a quiet wrong answer): refuse both.
+    """
+    message = f"{name} is a count: pass a whole number of at least 1 (for example 8), got {value!r}"
+    if isinstance(value, bool):
+        raise ValueError(message)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not (number >= 1 and number.is_integer()):  # also NaN and infinity
+        raise ValueError(message)
+    return int(number)
+
+
+def _fraction(name: str, value: float) -> float:
+    """A utilisation in (0, 1], or a ``ValueError``: 40% is 0.4, not 40."""
+    number = _positive(name, value)
+    if number > 1:
+        raise ValueError(f"{name} is a fraction of the peak (0-1], got {value!r}; 40% is 0.4")
+    return number
+
+
 def _positive_values(name: str, value: Any) -> Any:
     """Like :func:`_positive` for a number, an array or a pandas column; arrays come back as float arrays."""
     if np.ndim(value) == 0:
@@ -182,10 +207,8 @@ def estimate_training(
     """
     flops = training_flops(num_parameters, num_tokens)
     peak = _positive("peak_tflops", peak_tflops) * 1e12
-    mfu = _positive("utilisation", utilisation)
-    if mfu > 1:
-        raise ValueError(f"utilisation is a fraction of the peak (0-1], got {utilisation!r}; 40% is 0.4")
-    count = int(_positive("num_accelerators", num_accelerators))
+    mfu = _fraction("utilisation", utilisation)
+    count = _count("num_accelerators", num_accelerators)
     price = _positive("price_per_accelerator_hour", price_per_accelerator_hour, allow_zero=True)
     seconds = flops / (count * peak * mfu)
     hours = seconds / 3600.0 * count
@@ -308,8 +331,8 @@ def decode_tokens_per_second_compute_bound(
     flops_per_second = (
         _positive("peak_tflops", peak_tflops)
         * 1e12
-        * _positive("num_accelerators", num_accelerators)
-        * _positive("utilisation", utilisation)
+        * _count("num_accelerators", num_accelerators)
+        * _fraction("utilisation", utilisation)
     )
     return flops_per_second / (2.0 * _positive("num_parameters", num_parameters))
 
