@@ -28,8 +28,7 @@ def _attention_max(angle: float) -> float:
 
 
 RIGHT_AND_WRONG = [
-    (nb00.ex00_test_images, (len(data.load_mnist(verbose=False)[1][0]),), (123,)),
-    (nb01.ex01_chinchilla_estimate, (6 * 70e9 * 1.4e12,), (5.76e23,)),  # the published figure is not the estimate
+    (nb01.ex01_chinchilla_estimate, (5.88e23,), (5.76e23,)),  # 6 x 70e9 x 1.4e12 by hand; 5.76e23 is published
     (nb01.ex01_gpt3_chinchilla_tokens, (3.5e12,), (300e9,)),
     (nb01.ex01_h100_count, (37_000,), (3_700,)),
     (nb02.ex02_densenet121_parameters, (8_062_504,), (8_100_000,)),
@@ -50,6 +49,23 @@ def test_checker_accepts_the_right_answer_and_refuses_a_wrong_one(checker, right
     assert not feedback.ok and feedback.hint
     expected_strings = {str(value) for value in right if isinstance(value, int | float)}
     assert not any(text in feedback.hint for text in expected_strings), "a hint never names the answer"
+
+
+def test_test_image_count_follows_the_data_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count is the source's (10,000 for MNIST, 1,000 for the offline fallback), not a fixed number."""
+    expected = 10_000 if data.mnist_source().full else 1_000  # what each source documents, not the checker's sum
+    other = 1_000 if expected == 10_000 else 10_000  # the other source's count: a learner's likely slip
+    assert nb00.ex00_test_images(expected).ok
+    assert nb00.ex00_test_images(float(expected)).ok, "3.0 is a whole number"
+    for wrong in (other, expected - 1, "many", 1.5):
+        feedback = nb00.ex00_test_images(wrong)
+        assert not feedback.ok and feedback.hint and str(expected) not in feedback.hint
+
+    images = np.zeros((37, 28, 28), np.uint8)  # a source of 37 test images: the checker must follow it
+    splits = ((images, np.zeros(37, np.uint8)), (images, np.zeros(37, np.uint8)))
+    monkeypatch.setattr(data, "load_mnist", lambda **kwargs: splits)
+    assert nb00.ex00_test_images(37).ok
+    assert not nb00.ex00_test_images(expected).ok
 
 
 def test_most_confused_pair_takes_either_order() -> None:
