@@ -18,6 +18,7 @@ import platform
 import random
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -38,15 +39,26 @@ def run_mode(mode: str | None = None) -> str:
     """The run mode: ``"fast"`` (tests, seconds), ``"medium"`` (a few minutes on a CPU) or ``"full"``.
 
     ``mode`` wins when given (a notebook's ``MODE`` knob, set by papermill or by hand); else
-    ``COURSE_MODE``; else ``"fast"`` when ``COURSE_FAST=1`` (the tests set it); else ``"full"``,
+    ``COURSE_MODE`` (the tests, recording and autograding set ``COURSE_MODE=fast``); else ``"full"``,
     what a learner gets by default. A value that is not a mode raises ``ValueError`` saying which are.
+
+    The old switch ``COURSE_FAST=1`` still means ``"fast"`` when ``COURSE_MODE`` is unset, with a
+    ``DeprecationWarning`` that says to use ``COURSE_MODE=fast``; ``COURSE_MODE`` always wins over it.
     """
     source = "MODE"
     if mode is None:
         mode, source = os.environ.get(ENV_MODE, "").strip(), ENV_MODE
         if not mode:
-            fast = os.environ.get(ENV_FAST, "").strip().lower() in {"1", "true", "yes"}
-            return "fast" if fast else "full"
+            old = os.environ.get(ENV_FAST, "").strip()
+            if not old:
+                return "full"
+            warnings.warn(
+                f"{ENV_FAST} is deprecated: use {ENV_MODE}=fast (or medium, full); "
+                f"{ENV_MODE} wins over {ENV_FAST} when both are set",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return "fast" if old.lower() in {"1", "true", "yes"} else "full"
     normalised = str(mode).strip().lower()
     if normalised not in MODES:
         raise ValueError(f"{source}={mode!r} is not a run mode: use one of {', '.join(MODES)}")

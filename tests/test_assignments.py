@@ -7,6 +7,7 @@ the default set of real notebooks, without executing them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -112,3 +113,23 @@ def test_release_hides_solutions_and_autograde_scores_solved_above_unsolved(tmp_
     assert assignments.autograde("99_demo", "ada", course) == (2.0, 2.0)
     score, total = assignments.autograde("99_demo", "bob", course)
     assert total == 2.0 and score == 0.0
+
+
+def test_autograde_runs_in_fast_mode_whatever_mode_the_teacher_exported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A teacher who exported COURSE_MODE=medium still autogrades in fast mode (issue 25)."""
+    monkeypatch.setenv("COURSE_MODE", "medium")
+    monkeypatch.setenv("COURSE_FAST", "1")
+    seen: dict[str, str | None] = {}
+
+    class Stop(Exception):
+        pass
+
+    class FakeApi:
+        def autograde(self, *args: object, **kwargs: object) -> None:
+            seen.update({name: os.environ.get(name) for name in ("COURSE_MODE", "COURSE_FAST")})
+            raise Stop  # nbgrader's kernels would inherit this environment
+
+    monkeypatch.setattr(assignments, "api", lambda course: FakeApi())
+    with pytest.raises(Stop):
+        assignments.autograde("99_demo", "ada")
+    assert seen == {"COURSE_MODE": "fast", "COURSE_FAST": None}

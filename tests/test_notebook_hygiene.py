@@ -9,12 +9,16 @@ links to the previous and next notebook, and only to notebooks that exist; expli
 from __future__ import annotations
 
 import ast
+import os
 import re
+import sys
+import types
 from pathlib import Path
 
 import nbformat
 import pytest
 
+import nbtools
 from nbtools import PARAMETERS_TAG, problems, tags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,3 +180,26 @@ def test_notebook_links_to_its_neighbours(index: int) -> None:
         assert NOTEBOOKS[index - 1].name in linked, f"link back to {NOTEBOOKS[index - 1].name}"
     if index + 1 < len(NOTEBOOKS):
         assert NOTEBOOKS[index + 1].name in linked, f"link on to {NOTEBOOKS[index + 1].name}"
+
+
+def test_record_runs_in_fast_mode_whatever_mode_the_teacher_exported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`make notebooks-record` keeps fast-mode outputs even with COURSE_MODE=medium exported (issue 25)."""
+    exported = {"COURSE_MODE": "medium", "COURSE_FAST": "1", "COURSE_OFFLINE": "0", "COURSE_CACHE_DIR": ""}
+    for name, value in exported.items():
+        monkeypatch.setenv(name, value)  # also restores what record() changes
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    seen: dict[str, str | None] = {}
+
+    class Stop(Exception):
+        pass
+
+    def execute_notebook(*args: object, **kwargs: object) -> None:
+        seen.update({name: os.environ.get(name) for name in ("COURSE_MODE", "COURSE_FAST", "COURSE_OFFLINE")})
+        raise Stop  # the kernel would inherit this environment; no need to start one
+
+    monkeypatch.setitem(sys.modules, "papermill", types.SimpleNamespace(execute_notebook=execute_notebook))
+    with pytest.raises(Stop):
+        nbtools.record(tmp_path / "00_demo.ipynb")
+    assert seen == {"COURSE_MODE": "fast", "COURSE_FAST": None, "COURSE_OFFLINE": "1"}

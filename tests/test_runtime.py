@@ -6,6 +6,7 @@ import random
 import subprocess
 import sys
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -15,16 +16,28 @@ from course_utils import runtime
 
 @pytest.mark.parametrize(
     ("mode_env", "fast_env", "expected"),
-    [("", "1", "fast"), ("", "true", "fast"), ("", "0", "full"), ("", "", "full"), ("medium", "1", "medium")],
+    [("", "", "full"), ("medium", "", "medium"), ("medium", "1", "medium"), ("fast", "0", "fast")],
 )
 def test_run_mode_follows_the_environment(
     monkeypatch: pytest.MonkeyPatch, mode_env: str, fast_env: str, expected: str
 ) -> None:
     monkeypatch.setenv(runtime.ENV_MODE, mode_env)
     monkeypatch.setenv(runtime.ENV_FAST, fast_env)
-    assert runtime.run_mode() == expected
-    assert runtime.is_fast() is (expected == "fast")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # COURSE_MODE set, or nothing set: no deprecation warning
+        assert runtime.run_mode() == expected, "COURSE_MODE wins over the old COURSE_FAST"
+        assert runtime.is_fast() is (expected == "fast")
     assert runtime.run_mode("Full") == "full", "a notebook's MODE wins over the environment"
+
+
+@pytest.mark.parametrize(("fast_env", "expected"), [("1", "fast"), ("true", "fast"), ("0", "full")])
+def test_the_old_course_fast_still_works_but_says_to_use_course_mode(
+    monkeypatch: pytest.MonkeyPatch, fast_env: str, expected: str
+) -> None:
+    monkeypatch.delenv(runtime.ENV_MODE, raising=False)
+    monkeypatch.setenv(runtime.ENV_FAST, fast_env)
+    with pytest.warns(DeprecationWarning, match="COURSE_FAST is deprecated: use COURSE_MODE=fast"):
+        assert runtime.run_mode() == expected
 
 
 def test_a_wrong_mode_says_which_modes_exist(monkeypatch: pytest.MonkeyPatch) -> None:

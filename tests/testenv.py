@@ -12,8 +12,8 @@ import tempfile
 
 import pytest
 
-os.environ["COURSE_FAST"] = "1"
 os.environ["COURSE_MODE"] = "fast"  # wins over a learner's own COURSE_MODE
+os.environ.pop("COURSE_FAST", None)  # deprecated (runtime.run_mode warns about it): COURSE_MODE is the switch
 os.environ["COURSE_OFFLINE"] = "1"  # tests never download
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences a debugger warning in kernels

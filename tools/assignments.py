@@ -22,7 +22,8 @@ with at least one name the solution cell itself defines (the learner's answer). 
 chooses all of a notebook's checkable exercises; ``NOTEBOOK:1,3`` chooses exercises 1 and 3 (numbered
 by their solution cells, in order). Then ``nbgrader generate_assignment`` (nbgrader 0.9, through its
 Python API) writes the student release: solutions removed, hidden tests removed, outputs cleared.
-``autograde`` runs ``nbgrader autograde`` in fast mode (``COURSE_FAST=1``) and prints the score.
+``autograde`` runs ``nbgrader autograde`` in fast mode (``COURSE_MODE=fast``, whatever the teacher exported)
+and prints the score.
 """
 
 from __future__ import annotations
@@ -255,7 +256,8 @@ def autograde(name: str, student: str, course: Path = COURSE) -> tuple[float, fl
     """``nbgrader autograde`` one submission in fast mode; returns (score, max score) from the gradebook."""
     from nbgrader.api import Gradebook
 
-    os.environ.setdefault("COURSE_FAST", "1")
+    os.environ["COURSE_MODE"] = "fast"  # overrides a COURSE_MODE=medium the teacher exported
+    os.environ.pop("COURSE_FAST", None)  # the deprecated switch: never relied on, never warned about
     os.environ.setdefault("COURSE_OFFLINE", "1")
     _ok(api(course).autograde(name, student, force=True, create=True), f"autograde {name} {student}")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:

@@ -74,7 +74,8 @@ def record(path: Path, timeout_s: int = 600) -> None:
     """Execute a notebook in fast mode and keep the outputs of its checked cells."""
     import papermill
 
-    os.environ["COURSE_FAST"] = "1"
+    os.environ["COURSE_MODE"] = "fast"  # overrides a COURSE_MODE=medium the teacher exported
+    os.environ.pop("COURSE_FAST", None)  # the deprecated switch: never relied on, never warned about
     os.environ["COURSE_OFFLINE"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["COURSE_CACHE_DIR"] = tempfile.mkdtemp(prefix="course-record-cache-")

@@ -1,7 +1,7 @@
 """Execute each course notebook once per test session, and compare the outputs nbval guards.
 
 papermill is the runner: it executes a notebook in a fresh ``python3`` kernel with the session's
-environment (``COURSE_FAST=1`` from ``testenv``, so knobs left at ``None`` take their fast values) and
+environment (``COURSE_MODE=fast`` from ``testenv``, so knobs left at ``None`` take their fast values) and
 writes the executed copy to ``build/executed/`` (the docs site renders those copies; open one to see
 what the test saw). Every consumer in the suite (the notebook tests, the browser test, the docs
 build) asks :func:`executed_copy`, which executes a notebook only if this session has not yet done
